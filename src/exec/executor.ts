@@ -1,0 +1,55 @@
+/**
+ * The executor contract: run a plan on bound inputs, give back one relation per output. Every executor
+ * (reference, in-process multi-site, SQL) implements this and passes the same conformance suite.
+ */
+import { BindingError, NonFiniteError } from '../errors.js';
+import type { Node } from '../tra/node.js';
+import type { Plan } from '../tra/plan.js';
+import { Relation } from '../tra/relation.js';
+import { denseShape, isDense, schemaEquals, schemaString, tileSizes } from '../tra/schema.js';
+import type { DType, TileData } from '../tile.js';
+
+/** A value bound to a plan input: a relation, or a dense tensor that is tiled as the input's schema says. */
+export type Binding = Relation | { shape: readonly number[]; data: ArrayLike<number> };
+export type Bindings = Readonly<Record<string, Binding>>;
+
+export interface RunOptions {
+  /** Compute every tile in this dtype (float64 for checking), whatever the plan says. */
+  precision?: DType;
+  /** Raise NonFiniteError when an input or any operator's output holds NaN/Infinity (default true). */
+  checkFinite?: boolean;
+}
+
+export interface Executor {
+  readonly name: string;
+  run(plan: Plan, bindings: Bindings, opts?: RunOptions): Promise<Relation[]>;
+}
+
+/** Turns a binding into a relation matching the input node's schema (tiling dense data as needed). */
+export function bindInput(node: Node, b: Binding | undefined, dtype: DType): Relation {
+  const name = node.attrs.name as string;
+  if (b === undefined) throw new BindingError(name, 'is not bound');
+  const schema = { ...node.schema, dtype };
+  if (b instanceof Relation) {
+    if (!schemaEquals({ ...b.schema, dtype }, schema)) throw new BindingError(name, `bound to a relation with schema ${schemaString(b.schema)}, the plan expects ${schemaString(node.schema)}`);
+    if (b.schema.dtype === dtype) return b;
+    const cast = new Relation(schema, name);
+    for (const t of b.tuples()) cast.set(t.key, t.tile);
+    return cast;
+  }
+  if (!isDense(node.schema)) throw new BindingError(name, 'is not a dense tensor relation; bind a Relation');
+  const want = denseShape(node.schema);
+  if (b.shape.length !== want.length || b.shape.some((d, i) => d !== want[i])) throw new BindingError(name, `bound to shape [${b.shape.join(',')}], the plan expects [${want.join(',')}]`);
+  return Relation.fromDense(b.data, want, { tile: tileSizes(node.schema), dtype, name });
+}
+
+/** Finds the first NaN/Infinity in a relation and raises, naming `where`, the key and the element. */
+export function checkFinite(rel: Relation, where: string): void {
+  for (const { key, tile } of rel.tuples()) {
+    const d: TileData = tile.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v - v !== 0) throw new NonFiniteError(where, key, i, v);
+    }
+  }
+}

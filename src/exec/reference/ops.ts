@@ -1,0 +1,113 @@
+/**
+ * The reference interpreter's rule table: one evaluation function per TRA operator, written for clarity
+ * (hash join, hash aggregation, direct tile copies). Other executors are checked against these.
+ */
+import { PlanError } from '../../errors.js';
+import { applyKernel, type KernelCall } from '../../kernels/registry.js';
+import type { Node } from '../../tra/node.js';
+import type { AggFn } from '../../tra/ops/aggregate.js';
+import { concatOffsets } from '../../tra/ops/concat.js';
+import { evalPredicate, type KeyAtom } from '../../tra/ops/filter.js';
+import type { JoinOn } from '../../tra/ops/join.js';
+import type { OpName } from '../../tra/ops/index.js';
+import { forEachKey, keyString, Relation } from '../../tra/relation.js';
+import { denseShape, tileShapeAt, tileSizes, type Schema } from '../../tra/schema.js';
+import { copyBox, makeTile, type DType, type Tile } from '../../tile.js';
+
+export interface EvalContext { dtype: DType; backend: string; name: string }
+type Evaluate = (node: Node, inputs: Relation[], ctx: EvalContext) => Relation;
+
+const out = (node: Node, ctx: EvalContext): Relation => new Relation({ ...node.schema, dtype: ctx.dtype }, ctx.name);
+
+function join(node: Node, [L, R]: Relation[], ctx: EvalContext): Relation {
+  const on = node.attrs.on as JoinOn, kernel = node.attrs.kernel as KernelCall;
+  const free = R!.schema.keys.map((_, r) => r).filter((r) => !on.some(([, rr]) => rr === r));
+  const index = new Map<string, { key: readonly number[]; tile: Tile }[]>();
+  for (const t of R!.tuples()) {
+    const k = keyString(on.map(([, r]) => t.key[r]!));
+    let bucket = index.get(k);
+    if (!bucket) index.set(k, (bucket = []));
+    bucket.push(t);
+  }
+  const res = out(node, ctx);
+  for (const l of L!.tuples()) {
+    for (const r of index.get(keyString(on.map(([lp]) => l.key[lp]!))) ?? []) {
+      const key = [...l.key, ...free.map((f) => r.key[f]!)];
+      res.set(key, applyKernel(ctx.backend, kernel, [l.tile, r.tile], ctx.dtype));
+    }
+  }
+  return res;
+}
+
+function aggregate(node: Node, inputs: Relation[], ctx: EvalContext): Relation {
+  const groupBy = node.attrs.groupBy as number[], fn = node.attrs.fn as AggFn;
+  const groups = new Map<string, { key: number[]; tile: Tile }>();
+  for (const t of inputs.flatMap((R) => [...R.tuples()])) {
+    const key = groupBy.map((p) => t.key[p]!), ks = keyString(key);
+    const g = groups.get(ks);
+    if (!g) { groups.set(ks, { key, tile: makeTile(t.tile.shape, ctx.dtype, t.tile.data.slice()) }); continue; }
+    const a = g.tile.data, b = t.tile.data;
+    if (a.length !== b.length) throw new PlanError(`aggregate: tiles in group (${key}) have different shapes [${g.tile.shape}] and [${t.tile.shape}]`);
+    if (fn === 'sum') for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+    else if (fn === 'max') for (let i = 0; i < a.length; i++) { if (b[i]! > a[i]! || Number.isNaN(b[i]!)) a[i] = b[i]!; }
+    else for (let i = 0; i < a.length; i++) { if (b[i]! < a[i]! || Number.isNaN(b[i]!)) a[i] = b[i]!; }
+  }
+  const res = out(node, ctx);
+  for (const g of groups.values()) res.set(g.key, g.tile);
+  return res;
+}
+
+function map(node: Node, [R]: Relation[], ctx: EvalContext): Relation {
+  const res = out(node, ctx), kernel = node.attrs.kernel as KernelCall;
+  for (const t of R!.tuples()) res.set(t.key, applyKernel(ctx.backend, kernel, [t.tile], ctx.dtype));
+  return res;
+}
+
+function rekey(node: Node, [R]: Relation[], ctx: EvalContext): Relation {
+  const keys = node.attrs.keys as (number | null)[], res = out(node, ctx);
+  for (const t of R!.tuples()) res.set(keys.map((k) => (k === null ? 0 : t.key[k]!)), t.tile);
+  return res;
+}
+
+function filter(node: Node, [R]: Relation[], ctx: EvalContext): Relation {
+  const pred = node.attrs.predicate as KeyAtom[], res = out(node, ctx);
+  for (const t of R!.tuples()) if (evalPredicate(pred, t.key)) res.set(t.key, t.tile);
+  return res;
+}
+
+/** Copies every input tile's overlap with every output tile it touches; untouched output tiles stay absent. */
+function retile(node: Node, [R]: Relation[], ctx: EvalContext): Relation {
+  const start = node.attrs.start as number[];
+  const inS: Schema = R!.schema, outS = node.schema;
+  const inT = tileSizes(inS), outT = tileSizes(outS), outShape = denseShape(outS);
+  const res = out(node, ctx);
+  const tiles = new Map<string, Tile>();
+  for (const { key, tile } of R!.tuples()) {
+    // The input tile's box in output coordinates, clipped to the output.
+    const lo = key.map((k, d) => Math.max(0, k * inT[d]! - start[d]!));
+    const hi = key.map((k, d) => Math.min(outShape[d]!, k * inT[d]! + tile.shape[d]! - start[d]!));
+    if (lo.some((l, d) => l >= hi[d]!)) continue;
+    const kLo = lo.map((l, d) => Math.floor(l / outT[d]!)), kHi = hi.map((h, d) => Math.floor((h - 1) / outT[d]!));
+    forEachKey(kLo.map((l, d) => kHi[d]! - l + 1), (off) => {
+      const ok = off.map((o, d) => o + kLo[d]!), ks = keyString(ok);
+      let dst = tiles.get(ks);
+      if (!dst) tiles.set(ks, (dst = makeTile(tileShapeAt(outS, ok), ctx.dtype)));
+      const bLo = ok.map((k, d) => Math.max(lo[d]!, k * outT[d]!));
+      const bHi = ok.map((k, d) => Math.min(hi[d]!, k * outT[d]! + dst!.shape[d]!));
+      copyBox(tile, bLo.map((b, d) => b + start[d]! - key[d]! * inT[d]!), dst, bLo.map((b, d) => b - ok[d]! * outT[d]!), bLo.map((b, d) => bHi[d]! - b));
+    });
+  }
+  for (const [ks, t] of tiles) res.set(ks === '' ? [] : ks.split(',').map(Number), t);
+  return res;
+}
+
+function concat(node: Node, inputs: Relation[], ctx: EvalContext): Relation {
+  const axis = node.attrs.axis as number, res = out(node, ctx);
+  const offs = concatOffsets(inputs.map((r) => r.schema), axis);
+  inputs.forEach((R, i) => {
+    for (const t of R.tuples()) res.set(t.key.map((k, d) => (d === axis ? k + offs[i]! : k)), t.tile);
+  });
+  return res;
+}
+
+export const REFERENCE_OPS: Record<Exclude<OpName, 'input' | 'const'>, Evaluate> = { join, aggregate, map, rekey, filter, retile, concat };

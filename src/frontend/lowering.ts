@@ -1,0 +1,66 @@
+/**
+ * Building blocks shared by the front-end ops: each takes and returns dense tensor nodes annotated with
+ * one letter per dimension, and emits the TRA operators that realise a step (squeeze, re-tile, diagonal,
+ * reduce, permute). Keeping them here means einsum, broadcasting and reductions lower the same way.
+ */
+import * as tra from '../tra/build.js';
+import type { Node } from '../tra/node.js';
+import { denseShape, tileSizes } from '../tra/schema.js';
+
+/** A dense tensor node whose dimension d carries letter letters[d]. */
+export interface Lettered { node: Node; letters: string[] }
+
+const einsumK = (spec: string) => ({ name: 'einsum', attrs: { spec } });
+
+/** Drops the (size-1) dims at `dims`. */
+export function squeeze(x: Lettered, dims: readonly number[]): Lettered {
+  if (dims.length === 0) return x;
+  const keep = x.letters.map((_, d) => d).filter((d) => !dims.includes(d));
+  const letters = keep.map((d) => x.letters[d]!);
+  const mapped = tra.map(x.node, einsumK(`${x.letters.join('')}->${letters.join('')}`));
+  return { node: tra.rekey(mapped, keep), letters };
+}
+
+/** Re-tiles so that dim d has tile size tiles[d] (no-op when it already has). */
+export function retileTo(node: Node, tiles: readonly number[]): Node {
+  const cur = tileSizes(node.schema), shape = denseShape(node.schema);
+  const want = tiles.map((t, d) => Math.min(t, Math.max(shape[d]!, 1)));
+  if (want.every((t, d) => t === cur[d])) return node;
+  return tra.retile(node, shape.map(() => 0), shape, want);
+}
+
+/**
+ * Keeps the letters in `keep` (in that order) and sums out the others: a tile einsum, then an
+ * aggregation over the dropped key dims (or just a rekey when nothing is dropped).
+ */
+export function reduceTo(x: Lettered, keep: readonly string[], fn: 'sum' | 'max' | 'min' = 'sum'): Lettered {
+  const cur = x.letters.join(''), want = keep.join('');
+  if (cur === want) return x;
+  const pos = keep.map((c) => x.letters.indexOf(c));
+  const dropped = x.letters.length !== keep.length;
+  let tiles: Node;
+  if (fn === 'sum') tiles = tra.map(x.node, einsumK(`${cur}->${want}`));
+  else {
+    const axes = x.letters.map((c, d) => (keep.includes(c) ? -1 : d)).filter((d) => d >= 0);
+    const reduced = tra.map(x.node, { name: 'reduce', attrs: { fn, axes } });
+    const rest = x.letters.filter((c) => keep.includes(c)).join('');
+    tiles = rest === want ? reduced : tra.map(reduced, einsumK(`${rest}->${want}`));
+  }
+  // After the tile kernel, tile dim i holds letter keep[i] but is still tied to key dim pos[i].
+  const node = dropped ? tra.aggregate(tiles, pos, fn) : tra.rekey(tiles, pos);
+  return { node, letters: [...keep] };
+}
+
+/** Takes the diagonal over every repeated letter: filter equal keys, tile diagonal, drop the copy. */
+export function diagonals(x: Lettered): Lettered {
+  let cur = x;
+  for (;;) {
+    const d2 = cur.letters.findIndex((c, i) => cur.letters.indexOf(c) !== i);
+    if (d2 < 0) return cur;
+    const d1 = cur.letters.indexOf(cur.letters[d2]!);
+    const filtered = tra.filter(cur.node, [{ dim: d1, cmp: '==', dim2: d2 }]);
+    const letters = cur.letters.filter((_, i) => i !== d2);
+    const mapped = tra.map(filtered, einsumK(`${cur.letters.join('')}->${letters.join('')}`));
+    cur = { node: tra.aggregate(mapped, cur.letters.map((_, i) => i).filter((i) => i !== d2), 'sum'), letters };
+  }
+}

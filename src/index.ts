@@ -1,0 +1,23 @@
+/** relml's public API. */
+import './kernels/defs.js';
+import './kernels/reference/index.js';
+
+export * from './errors.js';
+export { makeTile, type DType, type Tile, type TileData } from './tile.js';
+export { defineKernel, registerKernelImpl, kernelNames, kernelImpl, applyKernel, type KernelCall, type KernelDef, type KernelImpl } from './kernels/registry.js';
+export { Relation, type Tuple } from './tra/relation.js';
+export { denseSchema, isDense, schemaString, type Schema, type TileDim } from './tra/schema.js';
+export * as tra from './tra/build.js';
+export { Plan, type PlanJSON } from './tra/plan.js';
+export { explainPlan as explain } from './tra/explain.js';
+export type { Node } from './tra/node.js';
+export { vjp, scalarOne } from './autodiff/vjp.js';
+export { runSync, referenceExecutor } from './exec/reference/index.js';
+export type { Executor, Bindings, Binding, RunOptions } from './exec/executor.js';
+export { Tensor, tensor, input, fromRelation, toPlan, type NestedArray } from './frontend/tensor.js';
+export { einsum, type EinsumOptions } from './frontend/einsum/lower.js';
+export { parseEinsum } from './frontend/einsum/parse.js';
+export * from './frontend/ops/elementwise.js';
+export { sum, mean, max, min, softmax, logSoftmax, logsumexp, expandDims } from './frontend/ops/reduce.js';
+export { transpose, reshape, slice, pad, concat, retile } from './frontend/ops/shape.js';
+export { grad, valueAndGrad, gradPlan, type GradOptions } from './frontend/grad.js';

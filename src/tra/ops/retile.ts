@@ -1,0 +1,23 @@
+/**
+ * retile(R; start, shape, tile): re-tiles a dense tensor relation, optionally through a window:
+ * out[i] = in[i + start] inside the input, 0 outside. Plain re-tiling is start 0 and the same shape;
+ * slicing is a window inside; zero-padding is a window outside. Its gradient is the inverse window.
+ */
+import { PlanError } from '../../errors.js';
+import { denseSchema, requireDense } from '../schema.js';
+import { ints } from './check.js';
+import type { OpDef } from './types.js';
+
+export const retile: OpDef = {
+  arity: 1,
+  infer: ([R], attrs) => {
+    requireDense(R!, 'retile');
+    const start = ints('retile', attrs, 'start'), shape = ints('retile', attrs, 'shape'), tile = ints('retile', attrs, 'tile');
+    const r = R!.keys.length;
+    if (start.length !== r || shape.length !== r || tile.length !== r) throw new PlanError(`retile: start, shape and tile must each have ${r} entries (the tensor's rank)`);
+    if (shape.some((n) => n < 0) || tile.some((t) => t < 1)) throw new PlanError(`retile: shape [${shape}] must be non-negative and tile [${tile}] positive`);
+    return denseSchema(shape, tile, R!.dtype);
+  },
+  describe: (attrs) => `start [${String(attrs.start)}] shape [${String(attrs.shape)}] tile [${String(attrs.tile)}]`,
+};
+
