@@ -34,11 +34,10 @@ export function einsum(spec: string, ...args: (Tensor | EinsumOptions)[]): Tenso
   }
 
   let ops: Lettered[] = operands.map((t, i) => {
-    const letters = r.inputs[i]!;
-    const bcast = letters.map((c, d) => (t.shape[d] === 1 && r.sizes.get(c)! > 1 ? d : -1)).filter((d) => d >= 0);
-    const sq = squeeze({ node: t.node, letters }, bcast);
-    const node = retileTo(sq.node, sq.letters.map((c) => tileOf.get(c) ?? 1));
-    return diagonals({ node, letters: sq.letters });
+    const node = retileTo(t.node, r.inputs[i]!.map((c) => tileOf.get(c) ?? 1));
+    const diag = diagonals({ node, letters: r.inputs[i]! });
+    const shape = diag.letters.map((c) => (t.shape[r.inputs[i]!.indexOf(c)]!));
+    return squeeze(diag, diag.letters.map((c, d) => (shape[d] === 1 && r.sizes.get(c)! > 1 ? d : -1)).filter((d) => d >= 0));
   });
 
   const out = r.output;

@@ -39,7 +39,10 @@ export function resolveEinsum(spec: string, shapes: readonly (readonly number[])
   const sizes = new Map<string, number>();
   const where = new Map<string, string>();
   inputs.forEach((letters, i) => letters.forEach((c, d) => {
-    const n = shapes[i]![d]!, prev = sizes.get(c);
+    const n = shapes[i]![d]!, prev = sizes.get(c), first = letters.indexOf(c);
+    if (first !== d && shapes[i]![first] !== n) {
+      throw new EinsumShapeError(spec, `index '${c}' repeats in operand ${i} with sizes ${shapes[i]![first]} and ${n}; a diagonal needs equal sizes`, { letter: c, operand: i, sizes: [shapes[i]![first], n] });
+    }
     if (prev === undefined || prev === 1) { sizes.set(c, n); where.set(c, `operand ${i} dim ${d}`); return; }
     if (n !== prev && n !== 1) {
       const name = fresh.includes(c) ? `'...' dim` : `index '${c}'`;

@@ -5,7 +5,7 @@
  */
 import { ShapeError } from '../../errors.js';
 import * as tra from '../../tra/build.js';
-import { reduceTo } from '../lowering.js';
+import { reduceTo, squeeze } from '../lowering.js';
 import { Tensor } from '../tensor.js';
 import { add, div, exp, log, stopGradient, sub } from './elementwise.js';
 
@@ -66,7 +66,7 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   }
   const m = stopGradient(max(x, d, true));
   const lse = add(log(sum(exp(sub(x, m)), d, true)), m);
-  return keepDims ? lse : new Tensor(tra.rekey(lse.node, x.shape.map((_, i) => i).filter((i) => i !== d)));
+  return keepDims ? lse : new Tensor(squeeze({ node: lse.node, letters: x.shape.map((_, i) => LETTERS[i]!) }, [d!]).node);
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {

@@ -54,7 +54,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     }
     if (t.dtype !== first.dtype) throw new ShapeError(`concat: tensor ${i} is ${t.dtype}, tensor 0 is ${first.dtype}`, { operand: i });
   });
-  const tile = first.tile;
+  const tile = first.tile.map((_, k) => Math.max(...xs.map((t) => t.tile[k]!)));
   const nodes = xs.map((t) => retileTo(t.node, tile));
   const aligned = xs.slice(0, -1).every((t) => t.shape[d!]! % tile[d!]! === 0);
   if (aligned) return new Tensor(tra.concat(nodes, d!));

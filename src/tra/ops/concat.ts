@@ -23,14 +23,15 @@ export const concat: OpDef = {
     inputs.forEach((s, i) => requireDense(s, `concat input ${i}`));
     const r = first.keys.length;
     if (!Number.isInteger(axis) || axis < 0 || axis >= r) throw new PlanError(`concat: axis ${String(axis)} is outside rank ${r}`);
-    const tile = tileSizes(first), shape = denseShape(first);
+    // A tensor smaller than a tile has one short tile; the common tiling is the widest one.
+    const tile = tileSizes(first).map((_, d) => Math.max(...inputs.map((s) => tileSizes(s)[d]!))), shape = denseShape(first);
     let total = 0;
     inputs.forEach((s, i) => {
       const sh = denseShape(s), ts = tileSizes(s);
       if (s.dtype !== first.dtype || sh.length !== r) throw new PlanError(`concat: input ${i} has rank ${sh.length} ${s.dtype}, input 0 has rank ${r} ${first.dtype}`);
       sh.forEach((n, d) => {
         if (d !== axis && n !== shape[d]) throw new PlanError(`concat: input ${i} has size ${n} in dimension ${d}, input 0 has ${shape[d]}`);
-        if (ts[d] !== tile[d] && !(d !== axis && s.keys[d] === 1)) throw new PlanError(`concat: input ${i} is tiled [${ts}], input 0 [${tile}]`);
+        if (ts[d] !== tile[d] && !(s.keys[d] === 1 && sh[d]! <= tile[d]!)) throw new PlanError(`concat: input ${i} is tiled [${ts}], input 0 [${tile}]`);
       });
       if (i < inputs.length - 1 && sh[axis]! % tile[axis]! !== 0) throw new PlanError(`concat: input ${i} has size ${sh[axis]} along axis ${axis}, not a multiple of the tile ${tile[axis]}`);
       total += sh[axis]!;

@@ -1,0 +1,199 @@
+/**
+ * Lowers one kernel call on concrete shapes to a one-output ONNX graph (opset 17). Returns undefined for
+ * the cases we leave to the reference backend (empty tiles, unsupported kernels).
+ *
+ * Graph inputs are the kernel's tiles in order (each in its own dtype; a Cast is inserted when it differs
+ * from the output dtype), followed by runtime scalars such as a unary function's alpha, so one session
+ * serves every alpha value.
+ */
+import type { DType } from '../../tile.js';
+import { binaryAxes, reduceAxes } from '../defs.js';
+import type { BinaryFn, UnaryFn } from '../fns.js';
+import { letterSizes, parseTileSpec } from '../tile_spec.js';
+import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type AttrValue, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from './proto.js';
+
+type Attrs = Readonly<Record<string, unknown>>;
+const ELEM: Record<DType, number> = { float32: ONNX_FLOAT, float64: ONNX_DOUBLE };
+
+/** A static graph under construction; values are named v0, v1, ...; inputs x0, x1, ...; the output y. */
+class GraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly inputs: OnnxValueInfo[] = [];
+  readonly initializers: OnnxInitializer[] = [];
+  private n = 0;
+  constructor(readonly dtype: DType) {}
+
+  private fresh(): string { return `v${this.n++}`; }
+
+  /** Declares the next graph input; returns a value in the compute dtype. */
+  input(dtype: DType, dims: readonly number[]): string {
+    const name = `x${this.inputs.length}`;
+    this.inputs.push({ name, elemType: ELEM[dtype], dims });
+    return dtype === this.dtype ? name : this.op('Cast', [name], { to: ELEM[this.dtype] });
+  }
+
+  op(op: string, inputs: readonly string[], attrs?: Record<string, AttrValue>): string {
+    const out = this.fresh();
+    this.nodes.push({ op, inputs, outputs: [out], ...(attrs ? { attrs } : {}) });
+    return out;
+  }
+
+  int64s(values: readonly number[]): string {
+    const name = `c${this.initializers.length}`;
+    const raw = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
+    this.initializers.push({ name, elemType: ONNX_INT64, dims: [values.length], raw });
+    return name;
+  }
+
+  transpose(x: string, perm: readonly number[]): string {
+    return perm.every((p, i) => p === i) ? x : this.op('Transpose', [x], { perm });
+  }
+
+  /** Reshape unless `from` and `to` already agree. */
+  reshape(x: string, from: readonly number[], to: readonly number[]): string {
+    return from.length === to.length && from.every((d, i) => d === to[i]) ? x : this.op('Reshape', [x, this.int64s(to)]);
+  }
+
+  /** Finishes the graph with `x` as its output y, of shape `dims`, and serialises it. */
+  finish(x: string, dims: readonly number[]): Uint8Array {
+    // The output must be produced by a node; a graph that returns an input unchanged gets an Identity.
+    const last = this.nodes[this.nodes.length - 1];
+    if (last && last.outputs[0] === x) this.nodes[this.nodes.length - 1] = { ...last, outputs: ['y'] };
+    else this.nodes.push({ op: 'Identity', inputs: [x], outputs: ['y'] });
+    return encodeModel({ nodes: this.nodes, inputs: this.inputs, outputs: [{ name: 'y', elemType: ELEM[this.dtype], dims }], initializers: this.initializers });
+  }
+}
+
+export interface Lowered {
+  model: Uint8Array;
+  /** Multiply-adds (or element operations) of the call: how much work it is, to decide on threads. */
+  work: number;
+}
+
+const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
+const distinct = (s: string): boolean => new Set(s).size === s.length;
+
+// ---- einsum ----
+
+/**
+ * Binary specs without repeated or one-sided-summed letters are (batched) matrix products: transpose each
+ * operand to [batch, m, k] / [batch, k, n], flatten the groups, MatMul, unflatten and transpose to the
+ * output. ORT's optimiser folds the operand transposes into FusedMatMul(transA/transB) where it can.
+ * Everything else goes to ONNX Einsum.
+ */
+function lowerEinsum(g: GraphBuilder, spec: string, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered {
+  const { inputs, output } = parseTileSpec(spec);
+  const sizes = letterSizes(spec, shapes);
+  const xs = shapes.map((s, i) => g.input(dtypes[i]!, s));
+  const size = (ls: string): number[] => [...ls].map((c) => sizes.get(c)!);
+  const allLetters = [...new Set(inputs.join(''))];
+  const work = prod(allLetters.map((c) => sizes.get(c)!));
+
+  if (inputs.length === 1) {
+    const l = inputs[0]!;
+    if (distinct(l)) {
+      // Sum the letters the output drops, then permute what is left into output order.
+      const dropped = [...l].map((c, d) => (output.includes(c) ? -1 : d)).filter((d) => d >= 0);
+      const kept = [...l].filter((c) => output.includes(c)).join('');
+      const summed = dropped.length ? g.op('ReduceSum', [xs[0]!, g.int64s(dropped)], { keepdims: 0 }) : xs[0]!;
+      const y = g.transpose(summed, [...output].map((c) => kept.indexOf(c)));
+      return { model: g.finish(y, outShape), work };
+    }
+  } else if (inputs.length === 2) {
+    const [la, lb] = inputs as [string, string];
+    const oneSided = [...la].some((c) => !lb.includes(c) && !output.includes(c)) || [...lb].some((c) => !la.includes(c) && !output.includes(c));
+    if (distinct(la) && distinct(lb) && !oneSided) {
+      const batch = [...output].filter((c) => la.includes(c) && lb.includes(c)).join('');
+      const m = [...output].filter((c) => la.includes(c) && !lb.includes(c)).join('');
+      const n = [...output].filter((c) => !la.includes(c) && lb.includes(c)).join('');
+      const k = [...la].filter((c) => lb.includes(c) && !output.includes(c)).join('');
+      const lead = batch ? [prod(size(batch))] : [];
+      const M = prod(size(m)), N = prod(size(n)), K = prod(size(k));
+      const a = g.reshape(g.transpose(xs[0]!, [...(batch + m + k)].map((c) => la.indexOf(c))), size(batch + m + k), [...lead, M, K]);
+      const b = g.reshape(g.transpose(xs[1]!, [...(batch + k + n)].map((c) => lb.indexOf(c))), size(batch + k + n), [...lead, K, N]);
+      const c = g.reshape(g.op('MatMul', [a, b]), [...lead, M, N], size(batch + m + n));
+      const y = g.transpose(c, [...output].map((ch) => (batch + m + n).indexOf(ch)));
+      return { model: g.finish(y, outShape), work };
+    }
+  }
+  return { model: g.finish(g.op('Einsum', xs, { equation: spec }), outShape), work };
+}
+
+// ---- elementwise ----
+
+const UNARY_OPS: Partial<Record<UnaryFn, string>> = {
+  identity: 'Identity', stopGradient: 'Identity', neg: 'Neg', relu: 'Relu', exp: 'Exp', log: 'Log', tanh: 'Tanh',
+  sigmoid: 'Sigmoid', sqrt: 'Sqrt', abs: 'Abs', recip: 'Reciprocal',
+};
+/** Functions of x and alpha, with alpha a scalar runtime input. */
+const ALPHA_OPS: Partial<Record<UnaryFn, string>> = { scale: 'Mul', addScalar: 'Add', powScalar: 'Pow' };
+
+function lowerUnary(g: GraphBuilder, fn: UnaryFn, shape: readonly number[], dtype: DType): Lowered | undefined {
+  const x = g.input(dtype, shape);
+  let y: string;
+  if (UNARY_OPS[fn]) y = g.op(UNARY_OPS[fn]!, [x]);
+  else if (ALPHA_OPS[fn]) y = g.op(ALPHA_OPS[fn]!, [x, g.input(g.dtype, [])]);
+  else if (fn === 'square') y = g.op('Mul', [x, x]);
+  else return undefined;
+  return { model: g.finish(y, shape), work: prod(shape) };
+}
+
+const BINARY_OPS: Record<BinaryFn, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', max: 'Max', min: 'Min', pow: 'Pow', eq: 'Equal' };
+
+/**
+ * Broadcasting from the axis maps: operand axis i lands on output axis map[i]. Each operand is transposed so
+ * its axes are in output order, then reshaped to the output rank with 1s where it has no axis (leading 1s
+ * dropped, as ONNX broadcasting right-aligns), so ONNX's numpy-style broadcasting does the rest.
+ */
+function lowerBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered {
+  const { a, b, rank } = binaryAxes('binary', attrs, shapes);
+  const place = (x: string, shape: readonly number[], map: readonly number[]): string => {
+    if (map.length === 0) return x; // a scalar broadcasts as it is
+    const order = map.map((_, i) => i).sort((i, j) => map[i]! - map[j]!);
+    const t = g.transpose(x, order);
+    const full = Array.from({ length: rank }, (_, d) => (map.includes(d) ? shape[map.indexOf(d)]! : 1));
+    const first = Math.min(...map);
+    return g.reshape(t, order.map((i) => shape[i]!), full.slice(first));
+  };
+  const xa = place(g.input(dtypes[0]!, shapes[0]!), shapes[0]!, a);
+  const xb = place(g.input(dtypes[1]!, shapes[1]!), shapes[1]!, b);
+  const fn = attrs.fn as BinaryFn;
+  let y = g.op(BINARY_OPS[fn], [xa, xb]);
+  if (fn === 'eq') y = g.op('Cast', [y], { to: ELEM[g.dtype] });
+  return { model: g.finish(y, outShape), work: prod(outShape) };
+}
+
+// ---- reductions ----
+
+function lowerReduce(g: GraphBuilder, attrs: Attrs, shape: readonly number[], dtype: DType, outShape: readonly number[]): Lowered {
+  const axes = reduceAxes('reduce', attrs, shape.length);
+  const x = g.input(dtype, shape);
+  let y: string;
+  if (axes.length === 0) y = g.op('Identity', [x]);
+  else if (attrs.fn === 'sum') y = g.op('ReduceSum', [x, g.int64s(axes)], { keepdims: 0 }); // opset 13+: axes is an input
+  else y = g.op(attrs.fn === 'max' ? 'ReduceMax' : 'ReduceMin', [x], { axes, keepdims: 0 }); // opset < 18: an attribute
+  return { model: g.finish(y, outShape), work: prod(shape) };
+}
+
+/** The graph for one kernel call, or undefined when this kernel or case is left to the reference backend. */
+export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[],
+  outShape: readonly number[], dtype: DType): Lowered | undefined {
+  // Empty tiles: nothing to compute, and zero-sized dims are where ONNX ops disagree most.
+  if (shapes.some((s) => prod(s) === 0) || prod(outShape) === 0) return undefined;
+  const g = new GraphBuilder(dtype);
+  switch (name) {
+    case 'einsum': return lowerEinsum(g, attrs.spec as string, shapes, dtypes, outShape);
+    case 'unary': return lowerUnary(g, attrs.fn as UnaryFn, shapes[0]!, dtypes[0]!);
+    case 'binary': return lowerBinary(g, attrs, shapes, dtypes, outShape);
+    case 'reduce': return lowerReduce(g, attrs, shapes[0]!, dtypes[0]!, outShape);
+    case 'softmax': {
+      const y = g.op('Softmax', [g.input(dtypes[0]!, shapes[0]!)], { axis: attrs.axis as number });
+      return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
+    }
+    case 'logsumexp': {
+      const y = g.op('ReduceLogSumExp', [g.input(dtypes[0]!, shapes[0]!)], { axes: [attrs.axis as number], keepdims: 0 });
+      return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
+    }
+    default: return undefined;
+  }
+}
