@@ -51,16 +51,14 @@ export function reduceTo(x: Lettered, keep: readonly string[], fn: 'sum' | 'max'
   return { node, letters: [...keep] };
 }
 
-/** Takes the diagonal over every repeated letter: filter equal keys, tile diagonal, drop the copy. */
+/** Takes the diagonal over every repeated letter at once: filter equal keys, tile diagonal, drop the copies. */
 export function diagonals(x: Lettered): Lettered {
-  let cur = x;
-  for (;;) {
-    const d2 = cur.letters.findIndex((c, i) => cur.letters.indexOf(c) !== i);
-    if (d2 < 0) return cur;
-    const d1 = cur.letters.indexOf(cur.letters[d2]!);
-    const filtered = tra.filter(cur.node, [{ dim: d1, cmp: '==', dim2: d2 }]);
-    const letters = cur.letters.filter((_, i) => i !== d2);
-    const mapped = tra.map(filtered, einsumK(`${cur.letters.join('')}->${letters.join('')}`));
-    cur = { node: tra.aggregate(mapped, cur.letters.map((_, i) => i).filter((i) => i !== d2), 'sum'), letters };
-  }
+  const first = x.letters.map((c) => x.letters.indexOf(c));
+  const copies = first.map((f, i) => (f !== i ? i : -1)).filter((i) => i >= 0);
+  if (copies.length === 0) return x;
+  const filtered = tra.filter(x.node, copies.map((i) => ({ dim: first[i]!, cmp: '==' as const, dim2: i })));
+  const keep = x.letters.map((_, i) => i).filter((i) => !copies.includes(i));
+  const letters = keep.map((i) => x.letters[i]!);
+  const mapped = tra.map(filtered, einsumK(`${x.letters.join('')}->${letters.join('')}`));
+  return { node: tra.aggregate(mapped, keep, 'sum'), letters };
 }

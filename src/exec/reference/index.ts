@@ -17,7 +17,7 @@ export function runSync(plan: Plan, bindings: Bindings, opts: RunOptions = {}): 
   plan.inputs(); // validates that each input name has one schema
   for (const node of plan.nodes()) {
     const dtype = opts.precision ?? node.schema.dtype;
-    const where = `${node.op} node %${node.id}${node.op === 'input' ? ` '${String(node.attrs.name)}'` : ''}`;
+    const where = `${node.op} ${OPS[node.op].describe(node.attrs)} (node #${node.id})`;
     let rel: Relation;
     if (node.op === 'input') {
       rel = bindInput(node, bindings[node.attrs.name as string], dtype);

@@ -49,8 +49,10 @@ export function parseEinsum(spec: string): ParsedEinsum {
   if (arrow < 0) return { inputs, output: null };
   const output = parseTerm(spec, arrow + 2, spec.length, 'the output');
   const seen = new Set<string>();
+  let cursor = arrow + 2;
   output.forEach((c) => {
-    const at = spec.indexOf(c === ELLIPSIS ? '.' : c, arrow + 2);
+    const at = spec.indexOf(c === ELLIPSIS ? '.' : c, cursor);
+    cursor = at + c.length;
     if (seen.has(c)) throw new EinsumSyntaxError(spec, at, `output subscript '${c}' appears more than once`);
     seen.add(c);
     if (c === ELLIPSIS ? !inputs.some((t) => t.includes(ELLIPSIS)) : !inputs.some((t) => t.includes(c))) {

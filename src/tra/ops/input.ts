@@ -1,6 +1,6 @@
 /** A named input relation bound at run time. */
 import { PlanError } from '../../errors.js';
-import { schemaString, type Schema } from '../schema.js';
+import type { Schema } from '../schema.js';
 import type { OpDef } from './types.js';
 
 export const input: OpDef = {
@@ -9,5 +9,5 @@ export const input: OpDef = {
     if (typeof attrs.name !== 'string' || attrs.name === '') throw new PlanError(`input: needs a non-empty name, got ${JSON.stringify(attrs.name)}`);
     return attrs.schema as Schema;
   },
-  describe: (attrs) => `'${String(attrs.name)}' ${schemaString(attrs.schema as Schema)}`,
+  describe: (attrs) => `'${String(attrs.name)}'`,
 };
