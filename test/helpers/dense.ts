@@ -26,17 +26,8 @@ export function denseEinsum(c: DenseCase, data: Float64Array[] | number[][]): Fl
   return out;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers for test data: the library's seeded PRNG. */
+export { mulberry32 as rng } from '../../src/data/loader.js';
 
 export function randomData(n: number, r: () => number, lo = -1, hi = 1): Float64Array {
   return Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
