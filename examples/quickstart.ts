@@ -2,7 +2,7 @@
  * The README's example: einsum -> plan -> explain -> run -> grad, then a two-layer MLP written with
  * einsum trained by gradient descent on a made-up 3-class problem. Run: npm run example
  */
-import { add, einsum, explain, input, logsumexp, mean, mul, relu, runSync, sub, sum, tensor, toPlan, valueAndGrad, type Tensor } from '../src/index.js';
+import { add, einsum, explain, gradPlan, input, logsumexp, mean, mul, relu, runSync, sub, sum, tensor, toPlan, valueAndGrad, type Tensor } from '../src/index.js';
 
 // 1. einsum over tiled tensors builds a TRA plan (nothing runs yet).
 const A = input('A', [4, 6], { tile: [2, 3] });
@@ -18,7 +18,9 @@ console.log('C[0,:] =', Array.from(c!.toDense().data.slice(0, 5)));
 
 // 3. Gradients are relational plans too.
 const f = (x: Tensor, w: Tensor) => sum(relu(einsum('ik,kj->ij', x, w)));
-const { value, grads } = valueAndGrad(f, { argnums: [0, 1] })(tensor(a, { shape: [4, 6], tile: [2, 3] }), tensor(b, { shape: [6, 5] }));
+const args = [tensor(a, { shape: [4, 6], tile: [2, 3] }), tensor(b, { shape: [6, 5] })] as const;
+console.log(explain(gradPlan((x, w) => f(x!, w!), args, [0, 1])));
+const { value, grads } = valueAndGrad(f, { argnums: [0, 1] })(...args);
 console.log('f =', value.item(), ' df/dA[0,:] =', Array.from(grads[0]!.dataSync().slice(0, 6)));
 
 // 4. A two-layer MLP on three Gaussian blobs, trained with plain gradient descent.
