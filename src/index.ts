@@ -21,3 +21,5 @@ export * from './frontend/ops/elementwise.js';
 export { sum, mean, max, min, softmax, logSoftmax, logsumexp, expandDims } from './frontend/ops/reduce.js';
 export { transpose, reshape, slice, pad, concat, retile } from './frontend/ops/shape.js';
 export { grad, valueAndGrad, gradPlan, type GradOptions } from './frontend/grad.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

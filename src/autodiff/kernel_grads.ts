@@ -48,6 +48,8 @@ export function mapGrad(k: KernelCall): MapGrad {
     case 'logsumexp': return { kind: 'withInput', kernel: { name: 'logsumexpGrad', attrs: a } };
     case 'expandDims':
     case 'reshape': return { kind: 'withInput', kernel: { name: 'reshapeGrad', attrs: {} } };
+    // im2col is linear: its adjoint col2im scatter-adds columns back; x only supplies the image shape.
+    case 'im2col': return { kind: 'withInput', kernel: { name: 'col2im', attrs: a } };
     default: throw new PlanError(`autodiff: kernel '${k.name}' has no derivative rule for map`, { kernel: k.name });
   }
 }

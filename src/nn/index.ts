@@ -1,0 +1,5 @@
+export { Module, Sequential, type Param, type Params, type Aux } from './module.js';
+export { Linear, Conv2d, MaxPool2d, AvgPool2d, Activation, Dropout, LayerNorm, BatchNorm, Embedding } from './layers.js';
+export * from './functional.js';
+export { initValues, fans, type Init } from './init.js';
+export { valueAndGradModule, type StepResult } from './train.js';
