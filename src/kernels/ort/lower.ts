@@ -108,11 +108,19 @@ function lowerEinsum(g: GraphBuilder, spec: string, shapes: readonly (readonly n
       const n = [...output].filter((c) => !la.includes(c) && lb.includes(c)).join('');
       const k = [...la].filter((c) => lb.includes(c) && !output.includes(c)).join('');
       const lead = batch ? [prod(size(batch))] : [];
-      const M = prod(size(m)), N = prod(size(n)), K = prod(size(k));
-      const a = g.reshape(g.transpose(xs[0]!, [...(batch + m + k)].map((c) => la.indexOf(c))), size(batch + m + k), [...lead, M, K]);
-      const b = g.reshape(g.transpose(xs[1]!, [...(batch + k + n)].map((c) => lb.indexOf(c))), size(batch + k + n), [...lead, K, N]);
-      const c = g.reshape(g.op('MatMul', [a, b]), [...lead, M, N], size(batch + m + n));
-      const y = g.transpose(c, [...output].map((ch) => (batch + m + n).indexOf(ch)));
+      const K = prod(size(k));
+      // x0 (letters l0, free letters mL) times x1 (l1, nL); the result has letters batch + mL + nL.
+      const matmul = (x0: string, l0: string, mL: string, x1: string, l1: string, nL: string): string => {
+        const M = prod(size(mL)), N = prod(size(nL));
+        const a = g.reshape(g.transpose(x0, [...(batch + mL + k)].map((c) => l0.indexOf(c))), size(batch + mL + k), [...lead, M, K]);
+        const b = g.reshape(g.transpose(x1, [...(batch + k + nL)].map((c) => l1.indexOf(c))), size(batch + k + nL), [...lead, K, N]);
+        const c = g.reshape(g.op('MatMul', [a, b]), [...lead, M, N], size(batch + mL + nL));
+        return g.transpose(c, [...output].map((ch) => (batch + mL + nL).indexOf(ch)));
+      };
+      // An output laid out [batch, n, m] is (B^T A^T): swapping the operands moves the transpose onto the
+      // inputs, where it folds into the matmul, instead of copying the result.
+      const swap = output !== batch + m + n && output === batch + n + m;
+      const y = swap ? matmul(xs[1]!, lb, n, xs[0]!, la, m) : matmul(xs[0]!, la, m, xs[1]!, lb, n);
       return { model: g.finish(y, outShape), work };
     }
   }
@@ -127,6 +135,11 @@ const UNARY_OPS: Partial<Record<UnaryFn, string>> = {
 };
 /** Functions of x and alpha, with alpha a scalar runtime input. */
 const ALPHA_OPS: Partial<Record<UnaryFn, string>> = { scale: 'Mul', addScalar: 'Add', powScalar: 'Pow' };
+
+/** The runtime scalar inputs that follow a call's tiles (see lowerUnary): alpha for scale/addScalar/powScalar. */
+export function scalarInputs(name: string, attrs: Attrs): number[] {
+  return name === 'unary' && ALPHA_OPS[attrs.fn as UnaryFn] ? [(attrs.alpha as number | undefined) ?? 0] : [];
+}
 
 function lowerUnary(g: GraphBuilder, fn: UnaryFn, shape: readonly number[], dtype: DType): Lowered | undefined {
   const x = g.input(dtype, shape);

@@ -1,0 +1,268 @@
+/**
+ * Backend conformance: every kernel case below runs on every registered backend other than 'reference' and
+ * is compared with the reference backend (the definition of each kernel), element by element, with
+ * tolerances for float32 arithmetic (float64 cases are held much tighter). Shapes and data are random from
+ * a seed (RELML_SEED overrides it; the seed is in every failure message). The 'ort' backend is skipped
+ * only when onnxruntime-node cannot load here, and then with the reason.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KernelError } from '../../src/errors.js';
+import { BINARY_FNS, UNARY_FNS, type BinaryFn, type UnaryFn } from '../../src/kernels/fns.js';
+import { ORT, ORT_STATUS, ortStats } from '../../src/kernels/ort/index.js';
+import { REFERENCE } from '../../src/kernels/reference/index.js';
+import { applyKernel, backendNames, hasKernelImpl, type KernelCall } from '../../src/kernels/registry.js';
+import { makeTile, type DType, type Tile } from '../../src/tile.js';
+
+const SEED = Number(process.env.RELML_SEED ?? 20240611);
+
+/** mulberry32: a small seeded PRNG, so any failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+interface Case {
+  label: string;
+  call: KernelCall;
+  tiles: Tile[];
+  dtype: DType;
+  /** Terms summed into one output element (einsum contraction length, reduction size): scales atol. */
+  terms: number;
+}
+
+type Gen = (r: () => number) => number;
+const dim = (lo: number, hi: number): Gen => (r) => lo + Math.floor(r() * (hi - lo + 1));
+
+function tile(r: () => number, shape: number[], dtype: DType, kind: 'signed' | 'positive' | 'small-int' = 'signed'): Tile {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const data = Array.from({ length: n }, () => (kind === 'positive' ? 0.1 + 2 * r() : kind === 'small-int' ? Math.floor(r() * 3) : 4 * r() - 2));
+  return makeTile(shape, dtype, data);
+}
+
+/** Einsum specs: plain, transposed and batched matmuls, products with no contraction, and non-matmul specs. */
+const EINSUM_SPECS = [
+  'ik,kj->ij', 'ki,kj->ij', 'ik,jk->ij', 'ki,jk->ij', 'ik,kj->ji', 'ij,j->i', 'j,jk->k', 'i,i->', 'i,j->ij',
+  'ij,ij->i', 'ij,ij->', 'bik,bkj->bij', 'bik,bjk->bij', 'bki,bkj->bij', 'ibk,kbj->bij', 'bik,kj->bij',
+  'abik,abkj->abij', 'bhqd,bhkd->bhqk', 'ijk,jkl->il', 'aB,Bc->ca',
+  // not (batched) matmuls: one-sided sums, diagonals, unary and n-ary specs
+  'ij,jk->k', 'ii,ij->j', 'ii->i', 'ii->', 'ijk->kij', 'ijk->j', 'ij->', 'ij,jk,kl->il',
+];
+
+function einsumCases(r: () => number, dtype: DType): Case[] {
+  const cases: Case[] = [];
+  for (const spec of EINSUM_SPECS) {
+    for (let rep = 0; rep < 3; rep++) {
+      const sizes = new Map<string, number>();
+      for (const c of spec.replace(/[^a-zA-Z]/g, '')) if (!sizes.has(c)) sizes.set(c, dim(1, rep === 2 ? 40 : 7)(r));
+      const [ins, out] = spec.split('->') as [string, string];
+      const operands = ins.split(',');
+      const tiles = operands.map((l) => tile(r, [...l].map((c) => sizes.get(c)!), dtype));
+      const summed = [...sizes.keys()].filter((c) => !out.includes(c));
+      cases.push({ label: `einsum ${spec} sizes ${JSON.stringify(Object.fromEntries(sizes))}`, call: { name: 'einsum', attrs: { spec } }, tiles, dtype,
+        terms: summed.reduce((p, c) => p * sizes.get(c)!, 1) * operands.length });
+    }
+  }
+  return cases;
+}
+
+const POSITIVE_ONLY: readonly UnaryFn[] = ['log', 'sqrt', 'powScalar', 'recip'];
+
+function unaryCases(r: () => number, dtype: DType): Case[] {
+  return UNARY_FNS.flatMap((fn) => [[dim(1, 9)(r)], [dim(1, 5)(r), dim(1, 6)(r), dim(1, 4)(r)], [dim(20, 70)(r), dim(20, 70)(r)]].map((shape) => {
+    const attrs: Record<string, unknown> = { fn };
+    if (fn === 'scale' || fn === 'addScalar') attrs.alpha = 4 * r() - 2;
+    if (fn === 'powScalar') attrs.alpha = [0.5, 2, 3, -1.5][Math.floor(r() * 4)]!;
+    return { label: `unary ${JSON.stringify(attrs)} [${shape}]`, call: { name: 'unary', attrs }, tiles: [tile(r, shape, dtype, POSITIVE_ONLY.includes(fn) ? 'positive' : 'signed')], dtype, terms: 1 };
+  }));
+}
+
+/** Axis maps [a, b] for rank-3 and smaller outputs: same shape, broadcasts both ways, transposed operands, scalars. */
+const AXIS_MAPS: readonly [number[], number[]][] = [
+  [[0, 1], [0, 1]], [[0, 1], [1]], [[0, 1], [0]], [[1], [0, 1]], [[0, 1], [1, 0]], [[1, 0], [0]],
+  [[0, 1], []], [[], [0]], [[0], [1]], [[0, 1, 2], [2, 0]], [[2, 0, 1], [1]], [[0, 2], [1, 2]], [[1, 2], [0]],
+];
+
+function binaryCases(r: () => number, dtype: DType): Case[] {
+  const cases: Case[] = [];
+  for (const fn of BINARY_FNS) {
+    for (const [a, b] of AXIS_MAPS) {
+      const rank = Math.max(-1, ...a, ...b) + 1;
+      const out = Array.from({ length: rank }, () => dim(1, 6)(r));
+      const kindA = fn === 'pow' ? 'positive' : fn === 'eq' ? 'small-int' : 'signed';
+      const kindB = fn === 'div' ? 'positive' : fn === 'eq' ? 'small-int' : 'signed';
+      const ta = tile(r, a.map((d) => out[d]!), dtype, kindA), tb = tile(r, b.map((d) => out[d]!), dtype, kindB);
+      cases.push({ label: `binary ${fn} a=[${a}] b=[${b}] out [${out}]`, call: { name: 'binary', attrs: { fn, a, b } }, tiles: [ta, tb], dtype, terms: 1 });
+    }
+  }
+  return cases;
+}
+
+function softmaxCases(r: () => number, dtype: DType, name: 'softmax' | 'logsumexp'): Case[] {
+  const cases: Case[] = [];
+  for (const rank of [1, 2, 3, 4]) {
+    for (let axis = 0; axis < rank; axis++) {
+      const shape = Array.from({ length: rank }, () => dim(1, rank === 4 ? 4 : 8)(r));
+      const x = tile(r, shape, dtype);
+      for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i]! * 10; // wide logits exercise the max shift
+      cases.push({ label: `${name} axis ${axis} of [${shape}]`, call: { name, attrs: { axis } }, tiles: [x], dtype, terms: shape[axis]! });
+    }
+  }
+  return cases;
+}
+
+function reduceCases(r: () => number, dtype: DType): Case[] {
+  const cases: Case[] = [];
+  const axesSets = [[0], [1], [2], [0, 2], [2, 0], [0, 1, 2], []];
+  for (const fn of ['sum', 'max', 'min'] as const) {
+    for (const axes of axesSets) {
+      const shape = [dim(1, 6)(r), dim(1, 6)(r), dim(1, 30)(r)];
+      cases.push({ label: `reduce ${fn} axes [${axes}] of [${shape}]`, call: { name: 'reduce', attrs: { fn, axes } }, tiles: [tile(r, shape, dtype)], dtype,
+        terms: axes.reduce((p, d) => p * shape[d]!, 1) });
+    }
+  }
+  return cases;
+}
+
+/** Cases ORT is not given (empty tiles) must still be right: they run on the reference implementation. */
+function emptyCases(dtype: DType): Case[] {
+  return [
+    { label: 'einsum ik,kj->ij with k=0', call: { name: 'einsum', attrs: { spec: 'ik,kj->ij' } }, tiles: [makeTile([3, 0], dtype), makeTile([0, 2], dtype)], dtype, terms: 1 },
+    { label: 'unary exp of [0,3]', call: { name: 'unary', attrs: { fn: 'exp' } }, tiles: [makeTile([0, 3], dtype)], dtype, terms: 1 },
+    { label: 'reduce max over an empty axis', call: { name: 'reduce', attrs: { fn: 'max', axes: [1] } }, tiles: [makeTile([2, 0], dtype)], dtype, terms: 1 },
+  ];
+}
+
+function families(seed: number, dtype: DType): Record<string, Case[]> {
+  const r = rng(seed + (dtype === 'float64' ? 1 : 0));
+  return {
+    einsum: einsumCases(r, dtype),
+    unary: unaryCases(r, dtype),
+    binary: binaryCases(r, dtype),
+    softmax: softmaxCases(r, dtype, 'softmax'),
+    logsumexp: softmaxCases(r, dtype, 'logsumexp'),
+    reduce: reduceCases(r, dtype),
+  };
+}
+
+/** Mixed precision: float64 inputs, float32 output (and the reverse), as a plan may ask. */
+function mixedCases(seed: number): Case[] {
+  const r = rng(seed + 2);
+  return [
+    { label: 'einsum f64 inputs -> f32', call: { name: 'einsum', attrs: { spec: 'bik,bkj->bij' } }, tiles: [tile(r, [2, 3, 5], 'float64'), tile(r, [2, 5, 4], 'float64')], dtype: 'float32', terms: 10 },
+    { label: 'binary f32 + f64 -> f64', call: { name: 'binary', attrs: { fn: 'mul', a: [0, 1], b: [1] } }, tiles: [tile(r, [4, 3], 'float32'), tile(r, [3], 'float64')], dtype: 'float64', terms: 1 },
+    { label: 'softmax f64 -> f32', call: { name: 'softmax', attrs: { axis: 1 } }, tiles: [tile(r, [3, 7], 'float64')], dtype: 'float32', terms: 7 },
+  ];
+}
+
+/**
+ * Worst violation of |got - want| <= atol + rtol * |want| (<= 0 passes), or a description of a structural
+ * mismatch. float32: rtol 1e-5 and atol 2e-6 per summed term (with |x| <= 2 inputs); float64: 1e-12.
+ */
+export function mismatch(got: Tile, want: Tile, terms: number, dtype: DType): string | undefined {
+  if (got.dtype !== want.dtype) return `dtype ${got.dtype}, expected ${want.dtype}`;
+  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) return `shape [${got.shape}], expected [${want.shape}]`;
+  if (got.data.length !== want.data.length) return `${got.data.length} elements, expected ${want.data.length}`;
+  const [rtol, atol] = dtype === 'float64' ? [1e-12, 1e-12 * terms] : [1e-5, 2e-6 * Math.max(1, terms)];
+  for (let i = 0; i < want.data.length; i++) {
+    const g = got.data[i]!, w = want.data[i]!;
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
+    if (g === w) continue; // equal infinities too
+    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) return `element ${i}: got ${g}, expected ${w} (|diff| ${Math.abs(g - w)}, tolerance ${atol + rtol * Math.abs(w)})`;
+  }
+  return undefined;
+}
+
+function runCases(backend: string, cases: readonly Case[]): string[] {
+  const failures: string[] = [];
+  for (const c of cases) {
+    const want = applyKernel(REFERENCE, c.call, c.tiles, c.dtype);
+    let got: Tile;
+    try {
+      got = applyKernel(backend, c.call, c.tiles, c.dtype);
+    } catch (e) {
+      failures.push(`${c.label} (${c.dtype}): threw ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    const bad = mismatch(got, want, c.terms, c.dtype);
+    if (bad) failures.push(`${c.label} (${c.dtype}): ${bad}`);
+  }
+  return failures;
+}
+
+test('the comparison can fail: a perturbed, reshaped or retyped result is rejected', () => {
+  const r = rng(SEED);
+  const x = tile(r, [4, 5], 'float32');
+  const want = applyKernel(REFERENCE, { name: 'softmax', attrs: { axis: 1 } }, [x], 'float32');
+  assert.equal(mismatch(want, want, 5, 'float32'), undefined);
+  const off = makeTile(want.shape, 'float32', want.data.slice());
+  off.data[7] = off.data[7]! + 1e-3;
+  assert.match(mismatch(off, want, 5, 'float32') ?? '', /element 7/);
+  assert.match(mismatch(makeTile([5, 4], 'float32', want.data), want, 5, 'float32') ?? '', /shape/);
+  assert.match(mismatch(makeTile([4, 5], 'float64', want.data), want, 5, 'float32') ?? '', /dtype/);
+  const nan = makeTile(want.shape, 'float32', want.data.slice());
+  nan.data[0] = NaN;
+  assert.match(mismatch(nan, want, 5, 'float32') ?? '', /element 0/);
+});
+
+const others = [...new Set([...backendNames(), ORT])].filter((b) => b !== REFERENCE);
+
+for (const backend of others) {
+  const unavailable = backend === ORT && !ORT_STATUS.ok ? `onnxruntime-node cannot load here: ${ORT_STATUS.reason}` : undefined;
+  describe(`backend '${backend}' conforms to the reference backend (seed ${SEED})`, { skip: unavailable }, () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [family, cases] of Object.entries(families(SEED, dtype))) {
+        const kernel = cases[0]!.call.name;
+        const skip = hasKernelImpl(backend, kernel) ? undefined : `'${backend}' has no '${kernel}' kernel`;
+        test(`${family} ${dtype}: ${cases.length} cases`, { skip }, () => {
+          const before = backend === ORT ? ortStats().fallbacks : 0;
+          const failures = runCases(backend, cases);
+          assert.deepEqual(failures, [], `${failures.length} of ${cases.length} ${family} cases differ from the reference (RELML_SEED=${SEED}):\n${failures.join('\n')}`);
+          // Every one of these cases is meant for ORT itself: none may quietly run on the reference fallback.
+          if (backend === ORT) assert.equal(ortStats().fallbacks - before, 0, `some ${family} cases fell back to the reference: ${[...ortStats().fallbackReasons].map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+        });
+      }
+    }
+    test('mixed input and output dtypes', () => {
+      assert.deepEqual(runCases(backend, mixedCases(SEED)), []);
+    });
+    test('empty tiles (reference fallback on ort) match the reference', () => {
+      assert.deepEqual(runCases(backend, [...emptyCases('float32'), ...emptyCases('float64')]), []);
+    });
+    test('an unknown kernel name fails loudly', () => {
+      assert.throws(() => applyKernel(backend, { name: 'noSuchKernel', attrs: {} }, [], 'float32'), (e: unknown) => e instanceof KernelError && /unknown kernel/.test(e.message));
+    });
+    test('kernels without a fast lowering (derivatives, reshape) still run and match', () => {
+      const r = rng(SEED + 4);
+      const x = tile(r, [3, 4], 'float32'), g = tile(r, [3, 4], 'float32');
+      const cases = ([
+        { label: 'softmaxGrad', call: { name: 'softmaxGrad', attrs: { axis: 1 } }, tiles: [x, g], dtype: 'float32', terms: 4 },
+        { label: 'unaryGrad tanh', call: { name: 'unaryGrad', attrs: { fn: 'tanh' } }, tiles: [x, g], dtype: 'float32', terms: 1 },
+        { label: 'reshape', call: { name: 'reshape', attrs: { shape: [2, 6] } }, tiles: [x], dtype: 'float32', terms: 1 },
+      ] as Case[]).filter((c) => hasKernelImpl(backend, c.call.name));
+      assert.deepEqual(runCases(backend, cases), []);
+    });
+    test('repeated calls reuse the cached session and give the same result', () => {
+      const r = rng(SEED + 3);
+      const call = { name: 'einsum', attrs: { spec: 'ik,kj->ij' } };
+      const a = tile(r, [5, 6], 'float32'), b = tile(r, [6, 3], 'float32');
+      const first = applyKernel(backend, call, [a, b], 'float32');
+      const compiles = backend === ORT ? ortStats().compiles : 0;
+      for (let i = 0; i < 5; i++) assert.deepEqual(applyKernel(backend, call, [a, b], 'float32').data, first.data);
+      if (backend === ORT) assert.equal(ortStats().compiles, compiles, 'a repeated signature compiled a new session');
+      // a new alpha is a runtime input, not a new session
+      const s1 = applyKernel(backend, { name: 'unary', attrs: { fn: 'scale', alpha: 2 } }, [a], 'float32');
+      const afterFirst = backend === ORT ? ortStats().compiles : 0;
+      const s2 = applyKernel(backend, { name: 'unary', attrs: { fn: 'scale', alpha: -3 } }, [a], 'float32');
+      assert.equal(s1.data[0], 2 * a.data[0]!);
+      assert.equal(s2.data[0], Math.fround(-3 * a.data[0]!));
+      if (backend === ORT) assert.equal(ortStats().compiles, afterFirst, 'a new alpha compiled a new session');
+    });
+  });
+}
