@@ -1,0 +1,91 @@
+/**
+ * One site's share of an IA plan: it evaluates local steps on the tuples it holds (with the reference
+ * executor's operator rules and the fastest kernel backend present) and splits relations by destination
+ * for exchanges. The same code runs in the main thread (one site) and in each worker thread.
+ */
+import { PlanError } from '../../errors.js';
+import { siteOf, type Placement } from '../../plan/placement.js';
+import { OPS } from '../../tra/ops/index.js';
+import { Relation, type Tuple } from '../../tra/relation.js';
+import type { DType } from '../../tile.js';
+import { checkFinite } from '../executor.js';
+import { REFERENCE_OPS } from '../reference/ops.js';
+import type { SiteStep } from './wire.js';
+
+export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: boolean }
+
+/** Where a tuple of a relation placed `to` must be; -1 = every site. */
+export function destination(key: readonly number[], to: Placement, sites: number): number {
+  return siteOf(key, to, sites);
+}
+
+export class Site {
+  /** Each step's local value: several parts after an exchange (one per sender), combined by the consumer. */
+  readonly values = new Map<number, Relation[]>();
+  constructor(readonly opts: SiteOptions) {}
+
+  private merged(stepId: number, schemaOf: SiteStep): Relation {
+    const parts = this.values.get(stepId);
+    if (!parts) throw new PlanError(`site ${this.opts.site}: step @${stepId} has no value`);
+    if (parts.length === 1) return parts[0]!;
+    const r = new Relation({ ...schemaOf.node.schema, dtype: this.dtype(schemaOf) }, parts[0]?.name);
+    for (const p of parts) for (const t of p.tuples()) r.set(t.key, t.tile);
+    return r;
+  }
+
+  dtype(step: SiteStep): DType { return this.opts.precision ?? step.node.schema.dtype; }
+
+  /** Evaluates a local step whose inputs (by step id) are already here. Input/const steps are loaded elsewhere. */
+  runLocal(step: SiteStep, byId: ReadonlyMap<number, SiteStep>): void {
+    const n = step.node;
+    if (n.op === 'input' || n.op === 'const') throw new PlanError(`site ${this.opts.site}: ${n.op} steps are loaded, not run`);
+    const evaluate = REFERENCE_OPS[n.op];
+    const ctx = { dtype: this.dtype(step), backend: this.opts.backend, name: `${n.op} ${OPS[n.op].describe(n.attrs)}` };
+    // Aggregation takes the bag union of all parts (partials from several sites); others take one relation per input.
+    const inputs = n.op === 'aggregate'
+      ? step.inputs.flatMap((id) => this.values.get(id) ?? [])
+      : step.inputs.map((id) => this.merged(id, byId.get(id)!));
+    const out = evaluate(n, inputs, ctx);
+    if (this.opts.checkFinite) checkFinite(out, `${ctx.name} (step @${step.id}, site ${this.opts.site})`);
+    this.values.set(step.id, [out]);
+  }
+
+  /** Splits this site's part of the exchanged relation by destination: what stays and what goes where. */
+  splitForExchange(step: SiteStep, from: Placement): { keep: Tuple[]; send: Tuple[][] } {
+    const { site, sites } = this.opts;
+    const src = this.values.get(step.inputs[0]!) ?? [];
+    const keep: Tuple[] = [], send: Tuple[][] = Array.from({ length: sites }, () => []);
+    const fromReplicated = from.kind === 'replicated';
+    for (const part of src) for (const t of part.tuples()) {
+      const dest = destination(t.key, step.placement, sites);
+      if (dest === -1) {
+        keep.push(t);
+        if (!fromReplicated) for (let s = 0; s < sites; s++) if (s !== site) send[s]!.push(t);
+      } else if (dest === site) keep.push(t);
+      else if (!fromReplicated) send[dest]!.push(t);
+    }
+    return { keep, send };
+  }
+
+  /** Stores an exchange's result: what this site kept plus what each other site sent. */
+  receive(step: SiteStep, keep: Tuple[], incoming: Tuple[][]): void {
+    const dtype = this.dtype(step);
+    const parts = [keep, ...incoming].filter((ts) => ts.length > 0).map((ts) => {
+      const r = new Relation({ ...step.node.schema, dtype });
+      for (const t of ts) r.set(t.key, t.tile);
+      return r;
+    });
+    this.values.set(step.id, parts.length ? parts : [new Relation({ ...step.node.schema, dtype })]);
+  }
+
+  /** Loads this site's share of an input or constant relation placed `p`. */
+  load(step: SiteStep, rel: Relation): void {
+    const { site, sites } = this.opts;
+    const mine = new Relation({ ...rel.schema, dtype: this.dtype(step) }, rel.name);
+    for (const t of rel.tuples()) {
+      const d = destination(t.key, step.placement, sites);
+      if (d === -1 || d === site) mine.set(t.key, t.tile);
+    }
+    this.values.set(step.id, [mine]);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * How IA plans and tiles cross thread boundaries: plans as JSON (plans are data), tiles as raw
+ * ArrayBuffers in transfer lists (moved, not copied or JSON-encoded).
+ */
+import type { IAPlan, IAStep } from '../../plan/ia.js';
+import type { Placement } from '../../plan/placement.js';
+import { topoSort, type Node } from '../../tra/node.js';
+import { Plan, type PlanJSON } from '../../tra/plan.js';
+import type { Tuple } from '../../tra/relation.js';
+import { makeTile, type DType } from '../../tile.js';
+
+export interface StepJSON { id: number; kind: 'local' | 'exchange'; node: number; inputs: number[]; placement: Placement; partial?: boolean }
+export interface IAJSON { sites: number; plan: PlanJSON; steps: StepJSON[]; outputs: number[] }
+
+export function iaToJSON(ia: IAPlan): IAJSON {
+  const roots = [...new Set(ia.steps.map((s) => s.node))];
+  const plan = new Plan(roots);
+  const index = new Map(topoSort(roots).map((n, i) => [n, i]));
+  return {
+    sites: ia.sites,
+    plan: plan.toJSON(),
+    steps: ia.steps.map((s) => ({ id: s.id, kind: s.kind, node: index.get(s.node)!, inputs: s.inputs.map((x) => x.id), placement: s.placement, ...(s.partial ? { partial: true } : {}) })),
+    outputs: ia.outputs.map((s) => s.id),
+  };
+}
+
+/** The steps of a plan rebuilt on another thread, with their nodes (re-validated by Plan.fromJSON). */
+export interface SiteStep { id: number; kind: 'local' | 'exchange'; node: Node; inputs: number[]; placement: Placement; partial?: boolean }
+
+export function iaFromJSON(j: IAJSON): { steps: SiteStep[]; outputs: number[] } {
+  const plan = Plan.fromJSON(j.plan);
+  const nodes = plan.nodes();
+  return { steps: j.steps.map((s) => ({ ...s, node: nodes[s.node]! })), outputs: j.outputs };
+}
+
+/** A tuple on the wire: key, tile shape and dtype, and the tile's own buffer. */
+export interface WireTuple { k: number[]; s: number[]; d: DType; b: ArrayBuffer }
+
+/** Packs tuples for postMessage. `copy` when the sender keeps them too; the buffers go in `transfer`. */
+export function pack(tuples: Iterable<Tuple>, copy: boolean, transfer: ArrayBuffer[]): { wire: WireTuple[]; bytes: number } {
+  const wire: WireTuple[] = [];
+  let bytes = 0;
+  for (const { key, tile } of tuples) {
+    const d = tile.data;
+    const own = !copy && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !transfer.includes(d.buffer as ArrayBuffer);
+    const b = own ? (d.buffer as ArrayBuffer) : (d.slice().buffer as ArrayBuffer);
+    transfer.push(b);
+    bytes += d.byteLength;
+    wire.push({ k: [...key], s: [...tile.shape], d: tile.dtype, b });
+  }
+  return { wire, bytes };
+}
+
+export function unpack(wire: readonly WireTuple[]): Tuple[] {
+  return wire.map((w) => ({ key: w.k, tile: makeTile(w.s, w.d, w.d === 'float64' ? new Float64Array(w.b) : new Float32Array(w.b)) }));
+}
+
+export type StepRef = IAStep;
