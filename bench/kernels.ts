@@ -2,7 +2,8 @@
  * Matmul throughput of the kernel backends against numpy, in one run on one machine:
  *   node dist/bench/kernels.js [--sizes 256,512,1024,2048] [--runs 5]
  * Times einsum "ik,kj->ij" (float32) through applyKernel on 'reference' (up to n=512: it is slow) and
- * 'ort', then numpy's float32 `a @ b` in a python3 child (OpenBLAS with its CPU-type overrides unset).
+ * 'ort', and numpy's float32 `a @ b` in a python3 child (OpenBLAS with its CPU-type overrides unset),
+ * size by size.
  * Every figure is the median of `runs` timed calls after one warm-up call (which also builds ort's
  * session). Prints GFLOP/s (2n^3 / time) and the ort/numpy ratio, plus the per-call latency of a 4x4
  * matmul, which measures fixed overhead rather than arithmetic.
@@ -84,18 +85,23 @@ function main(): void {
     console.log(`4x4 matmul per call on ${be}: ${(per * 1e6).toFixed(1)} us`);
   }
 
-  const times = new Map<string, Map<number, number>>();
-  for (const be of backends) {
-    const t = new Map<number, number>();
-    for (const n of SIZES) {
+  // Size by size, each backend then numpy back to back, so a change in machine load hits both sides of a ratio.
+  const times = new Map<string, Map<number, number>>(backends.map((be) => [be, new Map()]));
+  const np = new Map<number, number>();
+  let npError: string | undefined;
+  for (const n of SIZES) {
+    const a = randomTile([n, n], 3), b = randomTile([n, n], 4);
+    for (const be of backends) {
       if (be === REFERENCE && n > REFERENCE_MAX) continue;
-      const a = randomTile([n, n], 3), b = randomTile([n, n], 4);
-      t.set(n, timeIt(() => applyKernel(be, MATMUL, [a, b], 'float32'), RUNS));
+      times.get(be)!.set(n, timeIt(() => applyKernel(be, MATMUL, [a, b], 'float32'), RUNS));
     }
-    times.set(be, t);
+    if (npError === undefined) {
+      const r = numpyTimes([n], RUNS);
+      if (typeof r === 'string') npError = r;
+      else np.set(n, r.get(n)!);
+    }
   }
-  const np = numpyTimes(SIZES, RUNS);
-  if (typeof np === 'string') console.log(np);
+  if (npError !== undefined) console.log(npError);
 
   const header = ['n', ...backends.flatMap((be) => [`${be} ms`, `${be} GFLOP/s`]), 'numpy ms', 'numpy GFLOP/s', 'ort/numpy'];
   const rows = SIZES.map((n) => {
@@ -104,7 +110,7 @@ function main(): void {
       const s = times.get(be)!.get(n);
       cells.push(ms(s), s === undefined ? '-' : gflops(n, s));
     }
-    const ns = typeof np === 'string' ? undefined : np.get(n);
+    const ns = np.get(n);
     cells.push(ms(ns), ns === undefined ? '-' : gflops(n, ns));
     const os = times.get(ORT)?.get(n);
     // Throughput ratio: ort GFLOP/s over numpy GFLOP/s (1.00 = parity, above 1 = ort faster).

@@ -53,6 +53,8 @@ const EINSUM_SPECS = [
   'abik,abkj->abij', 'bhqd,bhkd->bhqk', 'ijk,jkl->il', 'aB,Bc->ca',
   // not (batched) matmuls: one-sided sums, diagonals, unary and n-ary specs
   'ij,jk->k', 'ii,ij->j', 'ii->i', 'ii->', 'ijk->kij', 'ijk->j', 'ij->', 'ij,jk,kl->il',
+  // scalars
+  ',->', 'i,->i', '->',
 ];
 
 function einsumCases(r: () => number, dtype: DType): Case[] {

@@ -12,7 +12,6 @@
  */
 import { KernelError } from '../../errors.js';
 import { allocData, makeTile, type DType, type Tile } from '../../tile.js';
-import '../reference/index.js';
 import { REFERENCE } from '../reference/index.js';
 import { hasKernelImpl, kernelImpl, kernelNames, registerKernelImpl, type KernelImpl } from '../registry.js';
 import { lowerCall, scalarInputs } from './lower.js';

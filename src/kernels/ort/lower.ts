@@ -151,6 +151,7 @@ function lowerUnary(g: GraphBuilder, fn: UnaryFn, shape: readonly number[], dtyp
   return { model: g.finish(y, shape), work: prod(shape) };
 }
 
+/** NaN differs: ONNX Max/Min propagate a NaN from either side; the reference's max(NaN, 1) is 1, max(1, NaN) NaN. */
 const BINARY_OPS: Record<BinaryFn, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', max: 'Max', min: 'Min', pow: 'Pow', eq: 'Equal' };
 
 /**
