@@ -93,3 +93,17 @@ export class OptionError extends RelmlError {
     super('OPTION', `option ${option}: ${message}`, { option });
   }
 }
+
+/** A SQL identifier (table, column, schema name) that cannot be used safely: empty, too long, control characters, malformed Unicode. */
+export class IdentifierError extends RelmlError {
+  constructor(readonly identifier: string, reason: string) {
+    super('IDENTIFIER', `identifier ${JSON.stringify(identifier)}: ${reason}`, { identifier, reason });
+  }
+}
+
+/** A database engine refused or failed a statement the SQL executor issued (names the engine and the step). */
+export class SqlError extends RelmlError {
+  constructor(engine: string, message: string, details: Record<string, unknown> = {}) {
+    super('SQL', `${engine}: ${message}`, { engine, ...details });
+  }
+}

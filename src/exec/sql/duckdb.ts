@@ -1,0 +1,91 @@
+/**
+ * DuckDB adapter: an embedded database through @duckdb/node-api (in memory by default, or a file).
+ * Bulk loads go through DuckDB's appender; queries come back column-wise.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { SqlError } from '../../errors.js';
+import type { ColumnData, Dialect, SqlEngine } from './engine.js';
+
+export const DUCKDB_DIALECT: Dialect = {
+  name: 'duckdb',
+  double: 'DOUBLE',
+  int: 'INTEGER',
+  intDiv: (a, b) => `(${a}) // ${b}`,
+  param: (n) => `CAST($${n} AS DOUBLE)`,
+  createTemp: (table, columns) => `CREATE TEMP TABLE ${table} (${columns})`,
+};
+
+export interface DuckDBOptions {
+  /** Database file; ':memory:' (the default) keeps everything in memory. */
+  path?: string;
+  /** DuckDB's memory_limit, e.g. '1GB' (it spills to disk beyond it). */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+export class DuckDBEngine implements SqlEngine {
+  readonly dialect = DUCKDB_DIALECT;
+  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection) {}
+
+  static async open(opts: DuckDBOptions = {}): Promise<DuckDBEngine> {
+    const config: Record<string, string> = {};
+    if (opts.memoryLimit !== undefined) config.memory_limit = String(opts.memoryLimit);
+    if (opts.threads !== undefined) config.threads = String(opts.threads);
+    try {
+      const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
+      return new DuckDBEngine(instance, await instance.connect());
+    } catch (e) {
+      throw new SqlError('duckdb', `cannot open database: ${(e as Error).message}`);
+    }
+  }
+
+  async exec(sql: string, params: readonly number[] = []): Promise<void> {
+    try {
+      await this.conn.run(sql, params.length ? [...params] : undefined);
+    } catch (e) {
+      throw new SqlError('duckdb', (e as Error).message, { statement: sql });
+    }
+  }
+
+  async query(sql: string, params: readonly number[] = []): Promise<number[][]> {
+    try {
+      const reader = await this.conn.runAndReadAll(sql, params.length ? [...params] : undefined);
+      return reader.getColumns().map((col) => col.map(toNumber));
+    } catch (e) {
+      throw new SqlError('duckdb', (e as Error).message, { statement: sql });
+    }
+  }
+
+  async append(table: string, columns: readonly ColumnData[]): Promise<void> {
+    // The appender takes a bare table name; internal temp tables are "name" in catalog temp.
+    const bare = /^"([a-z][a-z0-9_]*)"$/.exec(table)?.[1];
+    if (!bare) throw new SqlError('duckdb', `append: ${table} is not an internal table name`);
+    const n = columns[0]?.values.length ?? 0;
+    try {
+      const ap = await this.conn.createAppender(bare, 'main', 'temp');
+      for (let r = 0; r < n; r++) {
+        for (const c of columns) {
+          if (c.type === 'int') ap.appendInteger(c.values[r]!);
+          else ap.appendDouble(c.values[r]!);
+        }
+        ap.endRow();
+      }
+      ap.flushSync();
+      ap.closeSync();
+    } catch (e) {
+      throw new SqlError('duckdb', `append to ${table}: ${(e as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function toNumber(v: DuckDBValue): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v === null) return NaN;
+  return Number(v);
+}

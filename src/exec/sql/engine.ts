@@ -1,0 +1,47 @@
+/**
+ * The engine adapter contract: what the SQL executor needs from a database. Two adapters implement it
+ * (duckdb.ts: DuckDB embedded through @duckdb/node-api; postgres.ts: a PostgreSQL server through `pg`).
+ * Every statement takes its values as parameters; the dialect says how to write the few constructs the
+ * two engines spell differently.
+ */
+export interface Dialect {
+  readonly name: 'duckdb' | 'postgres';
+  /** Column type of payload values. */
+  readonly double: string;
+  /** Column type of keys and element indices. */
+  readonly int: string;
+  /** a div b for a non-negative integer expression a and a positive integer b. */
+  intDiv(a: string, b: string): string;
+  /** Placeholder of the n-th (1-based) statement parameter, typed as a double. */
+  param(n: number): string;
+  /** SQL that creates a session-local table with these (already quoted) column definitions. */
+  createTemp(table: string, columns: string): string;
+}
+
+export interface ColumnData {
+  /** Internal column name (k0, i0, v). */
+  readonly name: string;
+  readonly type: 'int' | 'double';
+  readonly values: ArrayLike<number>;
+}
+
+export interface SqlEngine {
+  readonly dialect: Dialect;
+  /** Runs one statement. */
+  exec(sql: string, params?: readonly number[]): Promise<void>;
+  /** Runs a query whose columns are all numeric; returns them column-wise. */
+  query(sql: string, params?: readonly number[]): Promise<number[][]>;
+  /** Appends rows, given column-wise, to a table (an already quoted name) created by this session. */
+  append(table: string, columns: readonly ColumnData[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Collects statement parameters and hands out their placeholders. */
+export class Params {
+  readonly values: number[] = [];
+  constructor(private readonly dialect: Dialect) {}
+  add(x: number): string {
+    this.values.push(x);
+    return this.dialect.param(this.values.length);
+  }
+}

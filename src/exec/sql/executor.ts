@@ -1,0 +1,264 @@
+/**
+ * The SQL executor: runs a TRA plan (forward or gradient) inside a database. Every node becomes one
+ * session-local table filled by one INSERT … SELECT (lower.ts), inside one transaction that is rolled back
+ * at the end of `run`, so a run leaves the database exactly as it found it; outputs are read back as
+ * relations. Inputs are bound to relations / dense tensors (loaded as parameters through the engine's bulk
+ * path) or to existing tables (`SqlTable`: validated, quoted names, read in place).
+ *
+ * Payload representation. This executor stores every relation in the *scalar* representation: one row per
+ * element of every present tile (keys, element indices, DOUBLE value). It is the representation in which
+ * every kernel of src/kernels/defs.ts is expressible in plain SQL on both engines (einsum = join on element
+ * indices + GROUP BY), and it is what sparse and fine-grained relations (edge lists, ratings, sparse
+ * features: tiles of one element, most keys absent) want anyway. The choice rule for the array-tile
+ * representation (DuckDB lists / PostgreSQL float8[], one row per tile, list_dot_product for tile
+ * products), which pays off only for dense tiles: use tiles when a relation is dense (≥ 50% of its keys
+ * present) and its tiles hold ≥ 64 elements, scalar rows otherwise. Array tiles are not implemented yet;
+ * everything runs in the scalar representation, which is correct for all plans but slow for large dense
+ * tile math.
+ *
+ * All arithmetic is float64; outputs come back in `precision` (or the plan's dtype).
+ */
+import { BindingError, KeyError, PlanError, RelmlError, SqlError } from '../../errors.js';
+import type { Node } from '../../tra/node.js';
+import { OPS } from '../../tra/ops/index.js';
+import type { Plan } from '../../tra/plan.js';
+import { keyString, Relation } from '../../tra/relation.js';
+import { schemaString, tileShapeAt, type Schema } from '../../tra/schema.js';
+import { allocData, makeTile, sizeOf, stridesOf, type DType } from '../../tile.js';
+import { bindInput, checkFinite, type Binding, type Executor, type RunOptions } from '../executor.js';
+import { Params, type ColumnData, type SqlEngine } from './engine.js';
+import { checkIdentifier, internalIdent, quoteIdent, quoteTable, sqlInt } from './ident.js';
+import { columnNames, lowerNode } from './lower.js';
+
+/**
+ * An existing table bound to a plan input, in the scalar representation: one row per element, with the
+ * key columns, the element-index columns (one per tile dimension; none for scalar tiles) and a value
+ * column. Names are validated and quoted; they are never spliced into SQL unquoted.
+ */
+export class SqlTable {
+  readonly table: string;
+  readonly schema: string | undefined;
+  readonly keys: readonly string[];
+  readonly index: readonly string[];
+  readonly value: string;
+  constructor(spec: { table: string; schema?: string; keys: readonly string[]; index?: readonly string[]; value: string }) {
+    this.table = checkIdentifier(spec.table);
+    this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
+    this.keys = spec.keys.map(checkIdentifier);
+    this.index = (spec.index ?? []).map(checkIdentifier);
+    this.value = checkIdentifier(spec.value);
+  }
+  /** The quoted FROM target. */
+  get from(): string { return quoteTable(this.table, this.schema); }
+}
+
+export type SqlBinding = Binding | SqlTable;
+export type SqlBindings = Readonly<Record<string, SqlBinding>>;
+
+export interface SqlRunOptions extends RunOptions {
+  /** Check bound tables' keys and element indices against the input schema (default true). */
+  checkBounds?: boolean;
+}
+
+let runCounter = 0;
+
+export class SqlExecutor implements Executor {
+  readonly name: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Statements issued by the last run (for explain / debugging). */
+  lastStatements: string[] = [];
+
+  constructor(readonly engine: SqlEngine) {
+    this.name = `sql:${engine.dialect.name}`;
+  }
+
+  /** Runs `fn` alone on the connection (runs never interleave). */
+  protected exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Runs `fn` inside one transaction: committed when it resolves, rolled back when it throws (so tables
+   * it changed are exactly as before). Used by training steps; `run` always rolls back.
+   */
+  transaction<T>(fn: (tx: SqlSession) => Promise<T>, commit = true): Promise<T> {
+    return this.exclusive(async () => {
+      await this.engine.exec('BEGIN');
+      const session = new SqlSession(this.engine, ++runCounter);
+      try {
+        const out = await fn(session);
+        await this.engine.exec(commit ? 'COMMIT' : 'ROLLBACK');
+        return out;
+      } catch (e) {
+        try { await this.engine.exec('ROLLBACK'); } catch { /* the original error matters */ }
+        throw e;
+      } finally {
+        this.lastStatements = session.statements;
+      }
+    });
+  }
+
+  run(plan: Plan, bindings: SqlBindings, opts: SqlRunOptions = {}): Promise<Relation[]> {
+    return this.transaction(async (s) => {
+      const tables = await s.compute(plan, bindings, opts);
+      const out: Relation[] = [];
+      for (let j = 0; j < plan.outputs.length; j++) {
+        const node = plan.outputs[j]!;
+        const rel = await s.read(tables.get(node)!, node.schema, opts.precision ?? node.schema.dtype, plan.names[j]!);
+        if (opts.checkFinite ?? true) checkFinite(rel, `output '${plan.names[j]}' (${node.op} node #${node.id})`);
+        out.push(rel);
+      }
+      return out;
+    }, false);
+  }
+
+  close(): Promise<void> {
+    return this.exclusive(() => this.engine.close());
+  }
+}
+
+/** One transaction's worth of work: temporary tables for plan nodes, loads, reads. */
+export class SqlSession {
+  readonly statements: string[] = [];
+  private tableCount = 0;
+  constructor(readonly engine: SqlEngine, private readonly id: number) {}
+
+  async exec(sql: string, params: readonly number[] = []): Promise<void> {
+    this.statements.push(sql);
+    await this.engine.exec(sql, params);
+  }
+
+  async query(sql: string, params: readonly number[] = []): Promise<number[][]> {
+    this.statements.push(sql);
+    return this.engine.query(sql, params);
+  }
+
+  /** A fresh session-local table for a relation of `schema`; returns its quoted name. */
+  async createTable(schema: Schema): Promise<string> {
+    const name = internalIdent(`relml_t${this.id}_${this.tableCount++}`);
+    const d = this.engine.dialect;
+    const cols = columnNames(schema).map((c) => `${internalIdent(c)} ${c === 'v' ? d.double : d.int}`).join(', ');
+    await this.exec(d.createTemp(name, cols));
+    return name;
+  }
+
+  /** Loads a relation's elements into a new table. */
+  async load(rel: Relation): Promise<string> {
+    const schema = rel.schema, table = await this.createTable(schema);
+    const nk = schema.keys.length, nt = schema.tile.length;
+    let rows = 0;
+    for (const t of rel.tuples()) rows += t.tile.data.length;
+    const keyCols = Array.from({ length: nk }, () => new Int32Array(rows));
+    const idxCols = Array.from({ length: nt }, () => new Int32Array(rows));
+    const vals = new Float64Array(rows);
+    let r = 0;
+    for (const { key, tile } of rel.tuples()) {
+      const st = stridesOf(tile.shape), n = tile.data.length;
+      for (let e = 0; e < n; e++, r++) {
+        for (let j = 0; j < nk; j++) keyCols[j]![r] = key[j]!;
+        for (let d = 0; d < nt; d++) idxCols[d]![r] = Math.floor(e / st[d]!) % tile.shape[d]!;
+        vals[r] = tile.data[e]!;
+      }
+    }
+    const cols: ColumnData[] = [
+      ...keyCols.map((values, j) => ({ name: `k${j}`, type: 'int' as const, values })),
+      ...idxCols.map((values, j) => ({ name: `i${j}`, type: 'int' as const, values })),
+      { name: 'v', type: 'double', values: vals },
+    ];
+    if (rows > 0) {
+      this.statements.push(`-- append ${rows} row(s) to ${table}`);
+      await this.engine.append(table, cols);
+    }
+    return table;
+  }
+
+  /** A bound table as a FROM-able subquery with the internal column names, after checking its bounds. */
+  async bindTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
+    const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
+    if (t.keys.length !== s.keys.length || t.index.length !== s.tile.length) {
+      throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key and ${t.index.length} index column(s), the plan expects ${s.keys.length} and ${s.tile.length} (${schemaString(s)})`);
+    }
+    const sel = [
+      ...t.keys.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS k${j}`),
+      ...t.index.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS i${j}`),
+      `CAST(${quoteIdent(t.value)} AS ${d.double}) AS v`,
+    ].join(', ');
+    const from = `(SELECT ${sel} FROM ${t.from})`;
+    if (check) {
+      const bad = [
+        ...s.keys.map((b, j) => `k${j} < 0 OR k${j} >= ${sqlInt(b)}`),
+        ...s.tile.map((td, j) => `i${j} < 0 OR i${j} >= ${td.key === null ? sqlInt(td.size) : `LEAST(${sqlInt(td.size)}, ${sqlInt(td.extent)} - k${td.key} * ${sqlInt(td.size)})`}`),
+        'k0 IS NULL', 'v IS NULL',
+      ].filter((c) => !c.startsWith('k0') || s.keys.length > 0);
+      const cols = await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`);
+      const n = cols[0]?.[0] ?? 0;
+      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL or with keys / element indices outside the schema ${schemaString(s)}`, s.keys);
+    }
+    return from;
+  }
+
+  /** Computes every node of the plan into a table; returns node -> FROM-able source. */
+  async compute(plan: Plan, bindings: Readonly<Record<string, SqlBinding>>, opts: SqlRunOptions = {}): Promise<Map<Node, string>> {
+    plan.inputs();
+    const tables = new Map<Node, string>();
+    const dialect = this.engine.dialect;
+    for (const node of plan.nodes()) {
+      const where = `${node.op} ${OPS[node.op].describe(node.attrs)} (node #${node.id})`;
+      try {
+        if (node.op === 'input') {
+          const b = bindings[node.attrs.name as string];
+          if (b instanceof SqlTable) tables.set(node, await this.bindTable(node, b, opts.checkBounds ?? true));
+          else {
+            const rel = bindInput(node, b, 'float64');
+            if (opts.checkFinite ?? true) checkFinite(rel, `input '${String(node.attrs.name)}'`);
+            tables.set(node, await this.load(rel));
+          }
+        } else if (node.op === 'const') {
+          tables.set(node, await this.load(node.attrs.value as Relation));
+        } else {
+          const params = new Params(dialect);
+          const select = lowerNode(node, node.inputs.map((x) => tables.get(x)!), { params, dialect });
+          const table = await this.createTable(node.schema);
+          await this.exec(`INSERT INTO ${table} ${select}`, params.values);
+          tables.set(node, table);
+        }
+      } catch (e) {
+        if (e instanceof SqlError) throw new SqlError(dialect.name, `${where}: ${e.message}`, { ...e.details, node: node.id });
+        if (e instanceof RelmlError) throw e;
+        throw new SqlError(dialect.name, `${where}: ${(e as Error).message}`, { node: node.id });
+      }
+    }
+    return tables;
+  }
+
+  /** Reads a table back as a relation (every present tile must be complete). */
+  async read(from: string, schema: Schema, dtype: DType, name: string): Promise<Relation> {
+    const nk = schema.keys.length, nt = schema.tile.length;
+    const cols = await this.query(`SELECT ${columnNames(schema).join(', ')} FROM ${from} AS o`);
+    const rows = cols[0]?.length ?? 0;
+    const tiles = new Map<string, { key: number[]; shape: number[]; st: number[]; data: Float64Array; filled: number }>();
+    for (let r = 0; r < rows; r++) {
+      const key = Array.from({ length: nk }, (_, j) => cols[j]![r]!);
+      const ks = keyString(key);
+      let t = tiles.get(ks);
+      if (!t) {
+        const shape = tileShapeAt(schema, key);
+        tiles.set(ks, (t = { key, shape, st: stridesOf(shape), data: new Float64Array(sizeOf(shape)), filled: 0 }));
+      }
+      let off = 0;
+      for (let d = 0; d < nt; d++) off += cols[nk + d]![r]! * t.st[d]!;
+      t.data[off] = cols[nk + nt]![r]!;
+      t.filled++;
+    }
+    const rel = new Relation({ ...schema, dtype }, name);
+    for (const t of tiles.values()) {
+      if (t.filled !== t.data.length) throw new PlanError(`SQL executor: ${name} tile at key (${t.key}) came back with ${t.filled} of ${t.data.length} elements`);
+      const data = allocData(dtype, t.data.length);
+      data.set(t.data);
+      rel.set(t.key, makeTile(t.shape, dtype, data));
+    }
+    return rel;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * Kernels as SQL, in the scalar payload representation: a relation is a table of rows
+ * (k0..k{n-1}, i0..i{m-1}, v), one row per element of every present tile, where k are the key columns,
+ * i the element's index inside its tile and v its value (DOUBLE). In that representation
+ * - elementwise kernels (unary, binary with broadcasting, their derivatives, `second`) are expressions
+ *   over v, with broadcasting as a join on the element indices the operands share;
+ * - einsum is a join on the shared letters' element indices plus GROUP BY over the output letters
+ *   (repeated letters are equalities between index columns: diagonals);
+ * - reductions are GROUP BY, softmax / logsumexp and their derivatives are window functions
+ *   partitioned by the key and the non-reduced indices;
+ * - reshape and expandDims are index arithmetic.
+ * Every kernel in src/kernels/defs.ts is lowered here; any other kernel raises a KernelError naming it.
+ * Constants from kernel attributes (alpha) are statement parameters; index positions and sizes come from
+ * the validated plan and are rendered by sqlInt.
+ */
+import { KernelError } from '../../errors.js';
+import { binaryAxes, reduceAxes } from '../../kernels/defs.js';
+import type { BinaryFn, UnaryFn } from '../../kernels/fns.js';
+import type { KernelCall } from '../../kernels/registry.js';
+import { parseTileSpec } from '../../kernels/tile_spec.js';
+import type { JoinOn } from '../../tra/ops/join.js';
+import { stridesOf } from '../../tile.js';
+import type { Dialect, Params } from './engine.js';
+import { sqlInt } from './ident.js';
+
+/** A relation as the lowering sees it: something to put in FROM, its key count and nominal tile sizes. */
+export interface Src { readonly from: string; readonly keys: number; readonly sizes: readonly number[] }
+
+export interface Ctx { readonly params: Params; readonly dialect: Dialect }
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+export const kcols = (alias: string, n: number): string[] => range(n).map((j) => `${alias}.k${j}`);
+export const icols = (alias: string, n: number): string[] => range(n).map((j) => `${alias}.i${j}`);
+
+/** `e AS k0, …, e AS i0, …, e AS v` */
+export function selectList(keys: readonly string[], idx: readonly string[], v: string): string {
+  return [...keys.map((e, j) => `${e} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`), `${v} AS v`].join(', ');
+}
+
+function groupClause(exprs: readonly string[]): string {
+  // With no grouping columns an aggregate over no rows still yields one row: drop it (no tuples in, none out).
+  return exprs.length ? ` GROUP BY ${exprs.join(', ')}` : ' HAVING COUNT(*) > 0';
+}
+
+const partition = (exprs: readonly string[]): string => (exprs.length ? `PARTITION BY ${exprs.join(', ')}` : '');
+const and = (conds: readonly string[]): string => (conds.length ? conds.join(' AND ') : 'TRUE');
+
+// ---- scalar functions ----
+
+function alphaOf(call: Readonly<Record<string, unknown>>, ctx: Ctx): string {
+  const a = (call.alpha as number | undefined) ?? 0;
+  if (typeof a !== 'number') throw new KernelError('unary', `attribute 'alpha' must be a number, got ${JSON.stringify(a)}`);
+  return ctx.params.add(a);
+}
+
+const sigmoid = (x: string): string => `(CASE WHEN ${x} >= 0 THEN 1 / (1 + exp(-(${x}))) ELSE exp(${x}) / (1 + exp(${x})) END)`;
+
+export function unaryExpr(fn: UnaryFn, x: string, attrs: Readonly<Record<string, unknown>>, ctx: Ctx): string {
+  switch (fn) {
+    case 'identity': case 'stopGradient': return x;
+    case 'neg': return `(-(${x}))`;
+    case 'relu': return `(CASE WHEN ${x} > 0 THEN ${x} ELSE 0 END)`;
+    case 'exp': return `exp(${x})`;
+    case 'log': return `ln(${x})`;
+    case 'tanh': return `tanh(${x})`;
+    case 'sigmoid': return sigmoid(x);
+    case 'sqrt': return `sqrt(${x})`;
+    case 'abs': return `abs(${x})`;
+    case 'square': return `(${x} * ${x})`;
+    case 'recip': return `(1 / ${x})`;
+    case 'scale': return `(${alphaOf(attrs, ctx)} * ${x})`;
+    case 'addScalar': return `(${x} + ${alphaOf(attrs, ctx)})`;
+    case 'powScalar': return `power(${x}, ${alphaOf(attrs, ctx)})`;
+    default: throw new KernelError('unary', `no SQL lowering for function '${String(fn)}'`);
+  }
+}
+
+/** df/dx as SQL. */
+export function unaryDerivExpr(fn: UnaryFn, x: string, attrs: Readonly<Record<string, unknown>>, ctx: Ctx): string {
+  switch (fn) {
+    case 'identity': case 'addScalar': return '1';
+    case 'stopGradient': return '0';
+    case 'neg': return '(-1)';
+    case 'relu': return `(CASE WHEN ${x} > 0 THEN 1 ELSE 0 END)`;
+    case 'exp': return `exp(${x})`;
+    case 'log': return `(1 / ${x})`;
+    case 'tanh': return `(1 - tanh(${x}) * tanh(${x}))`;
+    case 'sigmoid': return `(${sigmoid(x)} * (1 - ${sigmoid(x)}))`;
+    case 'sqrt': return `(0.5 / sqrt(${x}))`;
+    case 'abs': return `(CASE WHEN ${x} > 0 THEN 1 WHEN ${x} < 0 THEN -1 ELSE 0 END)`;
+    case 'square': return `(2 * ${x})`;
+    case 'recip': return `(-1 / (${x} * ${x}))`;
+    case 'scale': return alphaOf(attrs, ctx);
+    case 'powScalar': { const a = alphaOf(attrs, ctx); return `(${a} * power(${x}, ${a} - 1))`; }
+    default: throw new KernelError('unaryGrad', `no SQL lowering for function '${String(fn)}'`);
+  }
+}
+
+export function binaryExpr(fn: BinaryFn, a: string, b: string): string {
+  switch (fn) {
+    case 'add': return `(${a} + ${b})`;
+    case 'sub': return `(${a} - ${b})`;
+    case 'mul': return `(${a} * ${b})`;
+    case 'div': return `(${a} / ${b})`;
+    case 'max': return `(CASE WHEN ${a} >= ${b} THEN ${a} ELSE ${b} END)`;
+    case 'min': return `(CASE WHEN ${a} <= ${b} THEN ${a} ELSE ${b} END)`;
+    case 'pow': return `power(${a}, ${b})`;
+    case 'eq': return `(CASE WHEN ${a} = ${b} THEN 1 ELSE 0 END)`;
+    default: throw new KernelError('binary', `no SQL lowering for function '${String(fn)}'`);
+  }
+}
+
+export function binaryPartialExpr(fn: BinaryFn, wrt: 0 | 1, a: string, b: string): string {
+  switch (fn) {
+    case 'add': return '1';
+    case 'sub': return wrt === 0 ? '1' : '(-1)';
+    case 'mul': return wrt === 0 ? b : a;
+    case 'div': return wrt === 0 ? `(1 / ${b})` : `(-(${a}) / (${b} * ${b}))`;
+    case 'max': return wrt === 0 ? `(CASE WHEN ${a} >= ${b} THEN 1 ELSE 0 END)` : `(CASE WHEN ${a} >= ${b} THEN 0 ELSE 1 END)`;
+    case 'min': return wrt === 0 ? `(CASE WHEN ${a} <= ${b} THEN 1 ELSE 0 END)` : `(CASE WHEN ${a} <= ${b} THEN 0 ELSE 1 END)`;
+    case 'pow': return wrt === 0 ? `(${b} * power(${a}, ${b} - 1))` : `(power(${a}, ${b}) * ln(${a}))`;
+    case 'eq': return '0';
+    default: throw new KernelError('binaryPartial', `no SQL lowering for function '${String(fn)}'`);
+  }
+}
+
+/** Flat (row-major) offset of an element from its index columns, for tiles of `sizes`. */
+function flatIndex(idx: readonly string[], sizes: readonly number[]): string {
+  const st = stridesOf(sizes);
+  return idx.length ? idx.map((c, d) => `${c} * ${sqlInt(st[d])}`).join(' + ') : '0';
+}
+
+/** Index columns of a flat offset in tiles of `sizes`. */
+function unflatten(flat: string, sizes: readonly number[], d: Dialect): string[] {
+  const st = stridesOf(sizes);
+  return sizes.map((n, j) => `(${d.intDiv(flat, sqlInt(st[j]))}) % ${sqlInt(Math.max(n, 1))}`);
+}
+
+// ---- map kernels ----
+
+/** SELECT computing map(x; call): key columns unchanged. */
+export function lowerMap(call: KernelCall, x: Src, ctx: Ctx): string {
+  const a = call.attrs, keys = kcols('x', x.keys), idx = icols('x', x.sizes.length), from = `${x.from} AS x`;
+  switch (call.name) {
+    case 'unary':
+      return `SELECT ${selectList(keys, idx, unaryExpr(a.fn as UnaryFn, 'x.v', a, ctx))} FROM ${from}`;
+    case 'einsum': {
+      const { inputs, output } = parseTileSpec(a.spec as string);
+      if (inputs.length !== 1) throw new KernelError('einsum', `map takes a one-operand spec, got ${String(a.spec)}`);
+      const A = inputs[0]!;
+      const first = (c: string) => idx[A.indexOf(c)]!;
+      const diag = [...A].flatMap((c, dIdx) => (A.indexOf(c) !== dIdx ? [`${idx[dIdx]} = ${first(c)}`] : []));
+      const outIdx = [...output].map(first);
+      const summed = [...new Set(A)].some((c) => !output.includes(c));
+      const where = diag.length ? ` WHERE ${and(diag)}` : '';
+      if (!summed) return `SELECT ${selectList(keys, outIdx, 'x.v')} FROM ${from}${where}`;
+      return `SELECT ${selectList(keys, outIdx, 'SUM(x.v)')} FROM ${from}${where}${groupClause([...keys, ...outIdx])}`;
+    }
+    case 'reduce': {
+      const axes = reduceAxes('reduce', a, x.sizes.length), fn = a.fn as string;
+      const agg = fn === 'sum' ? 'SUM' : fn === 'max' ? 'MAX' : fn === 'min' ? 'MIN' : null;
+      if (!agg) throw new KernelError('reduce', `no SQL lowering for fn '${fn}'`);
+      const kept = idx.filter((_, d) => !axes.includes(d));
+      return `SELECT ${selectList(keys, kept, `${agg}(x.v)`)} FROM ${from}${groupClause([...keys, ...kept])}`;
+    }
+    case 'softmax': {
+      const axis = a.axis as number;
+      const p = partition([...kcols('m', x.keys), ...icols('m', x.sizes.length).filter((_, d) => d !== axis)]);
+      return `SELECT ${selectList(kcols('m', x.keys), icols('m', x.sizes.length), `exp(m.v - m.mx) / SUM(exp(m.v - m.mx)) OVER (${p})`)} ` +
+        `FROM (SELECT x.*, MAX(x.v) OVER (${partition([...keys, ...idx.filter((_, d) => d !== axis)])}) AS mx FROM ${from}) AS m`;
+    }
+    case 'logsumexp': {
+      const axis = a.axis as number;
+      const kept = icols('m', x.sizes.length).filter((_, d) => d !== axis), mk = kcols('m', x.keys);
+      return `SELECT ${selectList(mk, kept, 'm.mx + ln(SUM(exp(m.v - m.mx)))')} ` +
+        `FROM (SELECT x.*, MAX(x.v) OVER (${partition([...keys, ...idx.filter((_, d) => d !== axis)])}) AS mx FROM ${from}) AS m` +
+        ` GROUP BY ${[...mk, ...kept, 'm.mx'].join(', ')}`;
+    }
+    case 'reshape': {
+      const shape = a.shape as number[];
+      return `SELECT ${selectList(keys, unflatten(flatIndex(idx, x.sizes), shape, ctx.dialect), 'x.v')} FROM ${from}`;
+    }
+    case 'expandDims': {
+      const out = [...idx];
+      out.splice(a.axis as number, 0, '0');
+      return `SELECT ${selectList(keys, out, 'x.v')} FROM ${from}`;
+    }
+    default:
+      throw new KernelError(call.name, `no SQL lowering for map kernel '${call.name}'`, { backend: 'sql' });
+  }
+}
+
+// ---- join kernels ----
+
+/**
+ * SELECT computing join(L, R; on, call): the output key is L's key then R's unjoined key columns; the
+ * kernel decides which element indices must agree (ON), the output indices, and the value.
+ */
+export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx): string {
+  const a = call.attrs;
+  const li = icols('l', L.sizes.length), ri = icols('r', R.sizes.length);
+  const joined = new Set(on.map(([, r]) => r));
+  const keys = [...kcols('l', L.keys), ...range(R.keys).filter((r) => !joined.has(r)).map((r) => `r.k${r}`)];
+  const keyConds = on.map(([l, r]) => `l.k${sqlInt(l)} = r.k${sqlInt(r)}`);
+  const from = (conds: readonly string[]) => `${L.from} AS l JOIN ${R.from} AS r ON ${and([...keyConds, ...conds])}`;
+  const sameIdx = li.map((c, d) => `${c} = ${ri[d]}`);
+  switch (call.name) {
+    case 'einsum': {
+      const { inputs, output } = parseTileSpec(a.spec as string);
+      if (inputs.length !== 2) throw new KernelError('einsum', `join takes a two-operand spec, got ${String(a.spec)}`);
+      const [A, B] = inputs as [string, string];
+      const fa = (c: string) => li[A.indexOf(c)]!, fb = (c: string) => ri[B.indexOf(c)]!;
+      const conds = [
+        ...[...A].flatMap((c, d) => (A.indexOf(c) !== d ? [`${li[d]} = ${fa(c)}`] : [])),
+        ...[...B].flatMap((c, d) => (B.indexOf(c) !== d ? [`${ri[d]} = ${fb(c)}`] : [])),
+        ...[...new Set(A)].filter((c) => B.includes(c)).map((c) => `${fa(c)} = ${fb(c)}`),
+      ];
+      const outIdx = [...output].map((c) => (A.includes(c) ? fa(c) : fb(c)));
+      const summed = [...new Set(A + B)].some((c) => !output.includes(c));
+      if (!summed) return `SELECT ${selectList(keys, outIdx, 'l.v * r.v')} FROM ${from(conds)}`;
+      return `SELECT ${selectList(keys, outIdx, 'SUM(l.v * r.v)')} FROM ${from(conds)}${groupClause([...keys, ...outIdx])}`;
+    }
+    case 'binary':
+    case 'binaryPartial': {
+      const { a: am, b: bm, rank } = binaryAxes(call.name, a, [L.sizes, R.sizes]);
+      const conds: string[] = [], outIdx: string[] = [];
+      for (let d = 0; d < rank; d++) {
+        const ia = am.indexOf(d), ib = bm.indexOf(d);
+        if (ia >= 0 && ib >= 0) conds.push(`${li[ia]} = ${ri[ib]}`);
+        outIdx.push(ia >= 0 ? li[ia]! : ri[ib]!);
+      }
+      const v = call.name === 'binary' ? binaryExpr(a.fn as BinaryFn, 'l.v', 'r.v') : binaryPartialExpr(a.fn as BinaryFn, a.wrt === 1 ? 1 : 0, 'l.v', 'r.v');
+      return `SELECT ${selectList(keys, outIdx, v)} FROM ${from(conds)}`;
+    }
+    case 'second':
+      return `SELECT ${selectList(keys, ri, 'r.v')} FROM ${from(sameIdx)}`;
+    case 'unaryGrad':
+      return `SELECT ${selectList(keys, li, `r.v * ${unaryDerivExpr(a.fn as UnaryFn, 'l.v', a, ctx)}`)} FROM ${from(sameIdx)}`;
+    case 'einsumGrad': {
+      // dx[x's layout] = g[output letters] on x's diagonal (where x repeats a letter), 0 off it.
+      const { inputs, output } = parseTileSpec(a.spec as string);
+      const A = inputs[0]!;
+      const fa = (c: string) => li[A.indexOf(c)]!;
+      const diag = [...A].flatMap((c, d) => (A.indexOf(c) !== d ? [`${li[d]} = ${fa(c)}`] : []));
+      const conds = [...output].map((c, j) => `${ri[j]} = ${fa(c)}`);
+      const v = diag.length ? `(CASE WHEN ${and(diag)} THEN r.v ELSE 0 END)` : 'r.v';
+      return `SELECT ${selectList(keys, li, v)} FROM ${from(conds)}`;
+    }
+    case 'reshapeGrad':
+      return `SELECT ${selectList(keys, li, 'r.v')} FROM ${from([`${flatIndex(li, L.sizes)} = ${flatIndex(ri, R.sizes)}`])}`;
+    case 'reduceGrad': {
+      const axes = reduceAxes('reduceGrad', a, L.sizes.length), fn = a.fn as string;
+      const kept = li.filter((_, d) => !axes.includes(d));
+      const conds = kept.map((c, j) => `${ri[j]} = ${c}`);
+      if (fn === 'sum') return `SELECT ${selectList(keys, li, 'r.v')} FROM ${from(conds)}`;
+      const agg = fn === 'max' ? 'MAX' : fn === 'min' ? 'MIN' : null;
+      if (!agg) throw new KernelError('reduceGrad', `no SQL lowering for fn '${fn}'`);
+      const pk = kcols('p', keys.length), pi = icols('p', li.length);
+      const qPart = partition([...kcols('q', keys.length), ...icols('q', li.length).filter((_, d) => !axes.includes(d))]);
+      return `SELECT ${selectList(pk, pi, 'CASE WHEN p.x = p.m THEN p.g ELSE 0 END')} FROM (SELECT q.*, ${agg}(q.x) OVER (${qPart}) AS m ` +
+        `FROM (SELECT ${pairList(keys, li)}, l.v AS x, r.v AS g FROM ${from(conds)}) AS q) AS p`;
+    }
+    case 'softmaxGrad':
+    case 'logsumexpGrad': {
+      // y = softmax(x) along the axis; softmaxGrad: y * (g - sum(g * y)); logsumexpGrad: y * g[other indices].
+      const axis = a.axis as number;
+      const conds = call.name === 'softmaxGrad' ? sameIdx : li.filter((_, d) => d !== axis).map((c, j) => `${ri[j]} = ${c}`);
+      const P = (al: string) => partition([...kcols(al, keys.length), ...icols(al, li.length).filter((_, d) => d !== axis)]);
+      const pair = `SELECT ${pairList(keys, li)}, l.v AS x, r.v AS g FROM ${from(conds)}`;
+      const withM = `SELECT q.*, MAX(q.x) OVER (${P('q')}) AS mx FROM (${pair}) AS q`;
+      const withY = `SELECT s.*, exp(s.x - s.mx) / SUM(exp(s.x - s.mx)) OVER (${P('s')}) AS y FROM (${withM}) AS s`;
+      const v = call.name === 'softmaxGrad' ? `t.y * (t.g - SUM(t.g * t.y) OVER (${P('t')}))` : 't.y * t.g';
+      return `SELECT ${selectList(kcols('t', keys.length), icols('t', li.length), v)} FROM (${withY}) AS t`;
+    }
+    default:
+      throw new KernelError(call.name, `no SQL lowering for join kernel '${call.name}'`, { backend: 'sql' });
+  }
+}
+
+/** `e AS k0, …, e AS i0, …` without the value. */
+function pairList(keys: readonly string[], idx: readonly string[]): string {
+  return [...keys.map((e, j) => `${e} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`)].join(', ');
+}

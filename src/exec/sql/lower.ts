@@ -1,0 +1,104 @@
+/**
+ * Lowering of each TRA operator to one SQL SELECT over its inputs' tables, in the scalar payload
+ * representation (see kernels.ts): columns k0..k{n-1} (key), i0..i{m-1} (element index inside the tile), v.
+ * - join      -> JOIN … ON key equalities (plus the kernel's element-index equalities), kernel as expression;
+ * - aggregate -> UNION ALL of the inputs, then GROUP BY the kept key columns and the element indices;
+ * - map       -> the kernel as an expression / GROUP BY / window over the element rows;
+ * - rekey     -> a projection of key columns (a dropped bound-1 dim disappears, a new one is 0);
+ * - filter    -> WHERE on key columns;
+ * - retile    -> key arithmetic on global coordinates (k*tile + i - start), with touched output tiles
+ *                completed with zeros, as the reference does;
+ * - concat    -> key arithmetic: each input's axis key shifted by its offset, UNION ALL.
+ */
+import { PlanError } from '../../errors.js';
+import type { KernelCall } from '../../kernels/registry.js';
+import type { Node } from '../../tra/node.js';
+import type { AggFn } from '../../tra/ops/aggregate.js';
+import { concatOffsets } from '../../tra/ops/concat.js';
+import type { KeyAtom } from '../../tra/ops/filter.js';
+import type { JoinOn } from '../../tra/ops/join.js';
+import { denseShape, tileSizes, type Schema } from '../../tra/schema.js';
+import { icols, kcols, lowerJoin, lowerMap, selectList, type Ctx, type Src } from './kernels.js';
+import { sqlInt } from './ident.js';
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+export function srcOf(from: string, schema: Schema): Src {
+  return { from, keys: schema.keys.length, sizes: tileSizes(schema) };
+}
+
+/** Column list k0..,i0..,v of a schema. */
+export function columnNames(schema: Schema): string[] {
+  return [...range(schema.keys.length).map((j) => `k${j}`), ...range(schema.tile.length).map((j) => `i${j}`), 'v'];
+}
+
+const CMP: Record<string, string> = { '==': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+
+/** The SELECT computing `node` from its inputs' FROM-able sources (quoted tables). */
+export function lowerNode(node: Node, inputs: readonly string[], ctx: Ctx): string {
+  const ins = node.inputs.map((n, j) => srcOf(inputs[j]!, n.schema));
+  const a = node.attrs;
+  switch (node.op) {
+    case 'join': return lowerJoin(a.kernel as KernelCall, ins[0]!, ins[1]!, a.on as JoinOn, ctx);
+    case 'map': return lowerMap(a.kernel as KernelCall, ins[0]!, ctx);
+    case 'aggregate': return lowerAggregate(ins, a.groupBy as number[], a.fn as AggFn);
+    case 'rekey': {
+      const x = ins[0]!, keys = a.keys as (number | null)[];
+      return `SELECT ${selectList(keys.map((k) => (k === null ? '0' : `x.k${sqlInt(k)}`)), icols('x', x.sizes.length), 'x.v')} FROM ${x.from} AS x`;
+    }
+    case 'filter': {
+      const x = ins[0]!, pred = a.predicate as KeyAtom[];
+      const conds = pred.map((p) => {
+        const op = CMP[p.cmp];
+        if (!op) throw new PlanError(`filter: unknown comparison ${JSON.stringify(p.cmp)}`);
+        return `x.k${sqlInt(p.dim)} ${op} ${p.dim2 === undefined ? sqlInt(p.value) : `x.k${sqlInt(p.dim2)}`}`;
+      });
+      return `SELECT ${selectList(kcols('x', x.keys), icols('x', x.sizes.length), 'x.v')} FROM ${x.from} AS x${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+    }
+    case 'retile': return lowerRetile(node, ins[0]!, ctx);
+    case 'concat': {
+      const axis = a.axis as number, offs = concatOffsets(node.inputs.map((n) => n.schema), axis);
+      return ins.map((x, j) => {
+        const keys = kcols('x', x.keys).map((c, d) => (d === axis && offs[j] ? `${c} + ${sqlInt(offs[j])}` : c));
+        return `SELECT ${selectList(keys, icols('x', x.sizes.length), 'x.v')} FROM ${x.from} AS x`;
+      }).join(' UNION ALL ');
+    }
+    default: throw new PlanError(`SQL executor has no lowering for operator '${node.op}'`);
+  }
+}
+
+function lowerAggregate(ins: readonly Src[], groupBy: readonly number[], fn: AggFn): string {
+  const x = ins[0]!, m = x.sizes.length;
+  const idx = icols('u', m), cols = [...range(x.keys).map((j) => `k${j}`), ...range(m).map((j) => `i${j}`), 'v'].join(', ');
+  const keys = groupBy.map((p) => `u.k${sqlInt(p)}`);
+  // One input grouped by all of its key positions: every group is one tuple, so it is a projection.
+  if (ins.length === 1 && groupBy.length === x.keys) return `SELECT ${selectList(keys, idx, 'u.v')} FROM ${x.from} AS u`;
+  const agg = fn === 'sum' ? 'SUM' : fn === 'max' ? 'MAX' : fn === 'min' ? 'MIN' : null;
+  if (!agg) throw new PlanError(`aggregate: unknown fn ${JSON.stringify(fn)}`);
+  const union = ins.map((s) => `SELECT ${cols} FROM ${s.from}`).join(' UNION ALL ');
+  const group = [...keys, ...idx];
+  return `SELECT ${selectList(keys, idx, `${agg}(u.v)`)} FROM (${union}) AS u${group.length ? ` GROUP BY ${group.join(', ')}` : ' HAVING COUNT(*) > 0'}`;
+}
+
+function lowerRetile(node: Node, x: Src, ctx: Ctx): string {
+  const start = node.attrs.start as number[];
+  const inS = node.inputs[0]!.schema, outS = node.schema;
+  const inT = tileSizes(inS), outT = tileSizes(outS), outShape = denseShape(outS), inShape = denseShape(inS);
+  const r = inT.length, d = ctx.dialect;
+  if (r === 0) return `SELECT ${selectList([], [], 'x.v')} FROM ${x.from} AS x`;
+  const g = range(r).map((j) => `x.k${j} * ${sqlInt(inT[j])} + x.i${j}${start[j] ? ` - ${sqlInt(start[j])}` : ''}`);
+  const kOf = (e: string, j: number) => d.intDiv(e, sqlInt(outT[j]));
+  const iOf = (e: string, j: number) => `(${e}) % ${sqlInt(outT[j])}`;
+  // Pure re-tiling where every output tile lies inside one input tile: each output element has its input element.
+  const plain = start.every((s) => s === 0) && outShape.every((n, j) => n === inShape[j]) && inT.every((t, j) => t % outT[j]! === 0);
+  if (plain) return `SELECT ${selectList(g.map(kOf), g.map(iOf), 'x.v')} FROM ${x.from} AS x`;
+  const inside = g.map((e, j) => `${e} >= 0 AND ${e} < ${sqlInt(outShape[j])}`).join(' AND ');
+  const moved = `SELECT ${[...g.map((e, j) => `${kOf(e, j)} AS k${j}`), ...g.map((e, j) => `${iOf(e, j)} AS i${j}`), 'x.v AS v'].join(', ')} FROM ${x.from} AS x WHERE ${inside}`;
+  // Output tiles touched by some input element, every element of each, zeros where nothing lands.
+  const touched = `SELECT DISTINCT ${range(r).map((j) => `p.k${j}`).join(', ')} FROM (${moved}) AS p`;
+  const grids = range(r).map((j) => `CROSS JOIN generate_series(0, ${sqlInt(outT[j]! - 1)}) AS e${j}(x)`).join(' ');
+  const fits = range(r).map((j) => `t.k${j} * ${sqlInt(outT[j])} + e${j}.x < ${sqlInt(outShape[j])}`).join(' AND ');
+  const full = `SELECT ${[...range(r).map((j) => `t.k${j} AS k${j}`), ...range(r).map((j) => `e${j}.x AS i${j}`)].join(', ')} FROM (${touched}) AS t ${grids} WHERE ${fits}`;
+  const on = range(r).flatMap((j) => [`f.k${j} = p.k${j}`, `f.i${j} = p.i${j}`]).join(' AND ');
+  return `SELECT ${selectList(kcols('f', r), icols('f', r), 'COALESCE(p.v, 0)')} FROM (${full}) AS f LEFT JOIN (${moved}) AS p ON ${on}`;
+}
