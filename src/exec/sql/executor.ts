@@ -177,12 +177,14 @@ export class SqlSession {
   /** A bound table as a FROM-able subquery with the internal column names, after checking its bounds. */
   async bindTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
     const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
-    if (t.keys.length !== s.keys.length || t.index.length !== s.tile.length) {
+    // Tables of one-element tiles (sparse features, ratings, edges) may leave the index columns out: they are 0.
+    const implicit = t.index.length === 0 && s.tile.every((td) => td.size === 1);
+    if (t.keys.length !== s.keys.length || (t.index.length !== s.tile.length && !implicit)) {
       throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key and ${t.index.length} index column(s), the plan expects ${s.keys.length} and ${s.tile.length} (${schemaString(s)})`);
     }
     const sel = [
       ...t.keys.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS k${j}`),
-      ...t.index.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS i${j}`),
+      ...(implicit ? s.tile.map((_, j) => `0 AS i${j}`) : t.index.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS i${j}`)),
       `CAST(${quoteIdent(t.value)} AS ${d.double}) AS v`,
     ].join(', ');
     const from = `(SELECT ${sel} FROM ${t.from})`;

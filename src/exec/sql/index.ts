@@ -18,3 +18,4 @@ export async function duckdbExecutor(opts: DuckDBOptions = {}): Promise<SqlExecu
 export async function postgresExecutor(opts: PostgresOptions): Promise<SqlExecutor> {
   return new SqlExecutor(await PostgresEngine.open(opts));
 }
+export { sqlTrainStep, type SqlParameter, type SqlStepOptions } from './train.js';
