@@ -8,6 +8,7 @@ import type { Node } from '../tra/node.js';
 import { tileShapeAt, type Schema } from '../tra/schema.js';
 import type { KernelCall } from '../kernels/registry.js';
 import { parseTileSpec } from '../kernels/tile_spec.js';
+import type { KeySet } from './keys.js';
 import { siteOf, type Placement } from './placement.js';
 
 export const dtypeBytes = (s: Schema): number => (s.dtype === 'float64' ? 8 : 4);
@@ -16,49 +17,52 @@ const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 /** Key spaces up to this size are enumerated exactly; larger ones use averages. */
 const ENUMERATE_LIMIT = 200_000;
 
-export interface RelationStats {
-  /** Expected number of tuples. */
-  tuples: number;
-  /** Expected total tile bytes. */
-  bytes: number;
-  /** Fraction of the key space present (1 = dense). */
-  density: number;
+/** Visits each present key: the analysed key set, or every key of a dense relation when small enough. */
+function eachKey(s: Schema, keys: KeySet, fn: (k: number[]) => void): boolean {
+  if (keys) { for (const k of keys) fn(k); return true; }
+  if (prod(s.keys) > ENUMERATE_LIMIT) return false;
+  forEachKey(s.keys, fn);
+  return true;
 }
 
-export function relationStats(s: Schema, density = 1): RelationStats {
-  const space = prod(s.keys);
+/** Average bytes of a relation when its keys cannot be enumerated. */
+function approxBytes(s: Schema, density: number): number {
+  const tiled = new Set(s.tile.map((t) => t.key));
+  const untiledTuples = prod(s.keys.filter((_, i) => !tiled.has(i)));
+  return prod(s.tile.map((t) => (t.key === null ? t.size : t.extent))) * untiledTuples * dtypeBytes(s) * density;
+}
+
+/** Total tile bytes of a relation. */
+export function relationBytes(s: Schema, keys: KeySet = null, density = 1): number {
   let bytes = 0;
-  if (space <= ENUMERATE_LIMIT) forEachKey(s.keys, (k) => { bytes += prod(tileShapeAt(s, k)); });
-  else bytes = prod(s.tile.map((t) => (t.key === null ? t.size : t.extent))) * prod(s.keys.filter((_, i) => !s.tile.some((t) => t.key === i)));
-  return { tuples: space * density, bytes: bytes * dtypeBytes(s) * density, density };
+  const b = dtypeBytes(s);
+  return eachKey(s, keys, (k) => { bytes += prod(tileShapeAt(s, k)) * b * (keys ? 1 : density); }) ? bytes : approxBytes(s, density);
 }
 
-/** Bytes that stay on each site under a placement (replicated: the whole relation on every site). */
-export function bytesPerSite(s: Schema, p: Placement, sites: number, density = 1): number[] {
+/** Bytes held on each site under a placement (replicated: the whole relation on every site). */
+export function bytesPerSite(s: Schema, keys: KeySet, p: Placement, sites: number, density = 1): number[] {
   const per = new Array<number>(sites).fill(0);
+  if (p.kind === 'replicated') return per.fill(relationBytes(s, keys, density));
   const b = dtypeBytes(s);
-  if (p.kind === 'replicated') return per.fill(relationStats(s, density).bytes);
-  if (prod(s.keys) > ENUMERATE_LIMIT) { const total = relationStats(s, density).bytes; return p.kind === 'single' ? per.map((_, i) => (i === 0 ? total : 0)) : per.fill(total / sites); }
-  forEachKey(s.keys, (k) => { per[siteOf(k, p, sites)]! += prod(tileShapeAt(s, k)) * b * density; });
-  return per;
+  const exact = p.kind !== 'scattered' && eachKey(s, keys, (k) => { per[siteOf(k, p, sites)]! += prod(tileShapeAt(s, k)) * b * (keys ? 1 : density); });
+  if (exact) return per;
+  const total = relationBytes(s, keys, density);
+  return p.kind === 'single' ? per.map((_, i) => (i === 0 ? total : 0)) : per.fill(total / sites);
 }
 
 /** Bytes moved to turn placement `from` into `to` (tuples already at a destination do not move). */
-export function exchangeBytes(s: Schema, from: Placement, to: Placement, sites: number, density = 1): number {
+export function exchangeBytes(s: Schema, keys: KeySet, from: Placement, to: Placement, sites: number, density = 1): number {
   if (sites === 1 || from.kind === 'replicated') return 0;
-  if (prod(s.keys) > ENUMERATE_LIMIT) {
-    const total = relationStats(s, density).bytes;
-    if (to.kind === 'replicated') return total * (sites - 1);
-    return from.kind === to.kind && JSON.stringify(from) === JSON.stringify(to) ? 0 : total * (sites - 1) / sites;
-  }
   let moved = 0;
   const b = dtypeBytes(s);
-  forEachKey(s.keys, (k) => {
-    const src = siteOf(k, from, sites), bytes = prod(tileShapeAt(s, k)) * b * density;
+  const exact = eachKey(s, keys, (k) => {
+    const src = siteOf(k, from, sites), bytes = prod(tileShapeAt(s, k)) * b * (keys ? 1 : density);
     if (to.kind === 'replicated') moved += bytes * (sites - 1);
     else if (siteOf(k, to, sites) !== src) moved += bytes;
   });
-  return moved;
+  if (exact) return moved;
+  const total = relationBytes(s, keys, density);
+  return to.kind === 'replicated' ? total * (sites - 1) : total * (sites - 1) / sites;
 }
 
 /** Flops of one kernel call on tiles of the given shapes (multiply-adds count 2). */

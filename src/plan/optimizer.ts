@@ -17,7 +17,8 @@ import { joinLayout, type JoinOn } from '../tra/ops/join.js';
 import type { Plan } from '../tra/plan.js';
 import { forEachKey } from '../tra/relation.js';
 import { schemaString, tileShapeAt } from '../tra/schema.js';
-import { bytesPerSite, dtypeBytes, exchangeBytes, nodeFlops, relationStats } from './cost.js';
+import { bytesPerSite, dtypeBytes, exchangeBytes, nodeFlops, relationBytes } from './cost.js';
+import { KEY_LIMIT, keyAnalysis } from './keys.js';
 import type { ExchangeKind, IAPlan, IAStep, StepCost } from './ia.js';
 import { partitioned, placementString, REPLICATED, SINGLE, siteOf, type Placement } from './placement.js';
 
@@ -52,7 +53,8 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
   const steps: IAStep[] = [];
   const density = (n: Node): number => (n.op === 'input' ? opts.density?.[n.attrs.name as string] ?? 1 : 1);
   const time = (c: StepCost) => c.flops / FLOPS + c.bytes / BYTES;
-  const maxPerSite = (n: Node, p: Placement) => Math.max(...bytesPerSite(n.schema, p, S, density(n)));
+  const keysOf = keyAnalysis(density);
+  const maxPerSite = (n: Node, p: Placement) => Math.max(...bytesPerSite(n.schema, keysOf(n), p, S, density(n)));
   const share = (p: Placement) => (p.kind === 'partitioned' ? S : 1);
 
   const candidates = (n: Node): Placement[] => {
@@ -108,7 +110,7 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
     if (!b) return null;
     if (placementString(from) === placementString(to)) return b;
     {
-      const bytes = exchangeBytes(n.schema, from, to, S, density(n));
+      const bytes = exchangeBytes(n.schema, keysOf(n), from, to, S, density(n));
       const memory = maxPerSite(n, to);
       if (!fits(n, memory)) return null;
       const c: StepCost = { flops: 0, bytes, memory };
@@ -127,7 +129,7 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
     return { cost, at: p, make: () => addStep(`${n.id}|${placementString(p)}${extra.partial ? '|partial' : ''}`, { kind: 'local', node: n, inputs: ins.map((x) => x!.make()), placement: p, cost: c, ...extra }) };
   }
 
-  const loadBytes = (n: Node, p: Placement) => (S === 1 ? 0 : relationStats(n.schema, density(n)).bytes * (p.kind === 'replicated' ? S : 1));
+  const loadBytes = (n: Node, p: Placement) => (S === 1 ? 0 : relationBytes(n.schema, keysOf(n), density(n)) * (p.kind === 'replicated' ? S : 1));
 
   function implementations(n: Node, p: Placement): (Choice | null)[] {
     switch (n.op) {
@@ -185,7 +187,12 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
     let moved = 0;
     const groupBytes = (g: number[]) => prodOf(tileShapeAt(n.schema, g)) * dtypeBytes(n.schema);
     const seen = new Set<string>();
-    n.inputs.forEach((x, i) => forEachKey(x.schema.keys, (k) => {
+    const tooBig = n.inputs.some((x) => !keysOf(x) && prodOf(x.schema.keys) > KEY_LIMIT);
+    if (tooBig) {
+      // Estimate: every site holds a partial for every group, and all but one share moves.
+      const out = relationBytes(n.schema, null);
+      perSite.fill(out); moved = out * (S - 1);
+    } else n.inputs.forEach((x, i) => (keysOf(x) ?? allKeys(x)).forEach((k) => {
       const s = siteOf(k, placed[i]!.at, S), g = groupBy.map((d) => k[d]!), tag = `${s}|${g.join(',')}`;
       if (seen.has(tag)) return;
       seen.add(tag);
@@ -196,7 +203,7 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
     const partialCost: StepCost = { flops: n.inputs.reduce((s, x) => s + prodOf(x.schema.keys) * prodOf(x.schema.tile.map((t) => t.size)), 0) / S, bytes: 0, memory: Math.max(...perSite) };
     const exCost: StepCost = { flops: 0, bytes: moved, memory: maxPerSite(n, p) };
     const final = makeNode('aggregate', [n], { groupBy: range(groupBy.length), fn: n.attrs.fn });
-    const finalCost: StepCost = { flops: relationStats(n.schema).bytes / dtypeBytes(n.schema) * S / share(p), bytes: 0, memory: maxPerSite(n, p) };
+    const finalCost: StepCost = { flops: relationBytes(n.schema, keysOf(n)) / dtypeBytes(n.schema) * S / share(p), bytes: 0, memory: maxPerSite(n, p) };
     if (!fits(n, partialCost.memory) || !fits(n, exCost.memory)) return null;
     const cost = placed.reduce((s, x) => s + x.c.cost, 0) + time(partialCost) + time(exCost) + time(finalCost);
     return {
@@ -219,6 +226,12 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
   const outputs = chosen.map((c) => c.make());
   const passes = S === 1 ? [] : PASSES.filter(on);
   return { sites: S, steps, outputs, names: plan.names, passes };
+}
+
+function allKeys(n: Node): number[][] {
+  const out: number[][] = [];
+  forEachKey(n.schema.keys, (k) => out.push(k));
+  return out;
 }
 
 function exchangeKind(from: Placement, to: Placement): ExchangeKind {

@@ -99,8 +99,10 @@ export class InprocExecutor implements Executor {
     return outputs.map((id) => site.values.get(id)![0]!);
   }
 
-  private ensureWorkers(): void {
-    if (this.workers.length) return;
+  private ready?: Promise<void>;
+
+  private ensureWorkers(): Promise<void> {
+    if (this.workers.length && this.ready) return this.ready;
     const S = this.sites;
     const ports: Record<number, MessagePort>[] = Array.from({ length: S }, () => ({}));
     for (let a = 0; a < S; a++) for (let b = a + 1; b < S; b++) {
@@ -109,22 +111,45 @@ export class InprocExecutor implements Executor {
     }
     // Share the cores: each site's kernels get cores/S threads.
     const threads = String(Math.max(1, Math.floor(availableParallelism() / S)));
+    let readyCount = 0, signal!: () => void, fail!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => { signal = resolve; fail = reject; });
+    this.readyFail = fail;
+    const backend = this.backend;
+    this.progress = ports.map(() => new Int32Array(new SharedArrayBuffer(4)).fill(-1));
     this.workers = ports.map((peers, site) => {
       const w = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { site, sites: S, peers },
+        workerData: { site, sites: S, peers, backend, progress: this.progress[site]!.buffer },
         transferList: Object.values(peers) as unknown as ArrayBuffer[],
         env: { ...process.env, RELML_ORT_THREADS: process.env.RELML_ORT_THREADS ?? threads },
       });
       w.unref();
-      w.on('message', (m: FromSite) => this.onMessage(m));
-      w.on('error', (e) => this.failAll(new SiteError(site, -1, 'worker', e.message)));
-      w.on('exit', (code) => { if (code !== 0) this.failAll(new SiteError(site, -1, 'worker', `exited with code ${code}`)); });
+      // Events from workers of an earlier, terminated pool are ignored.
+      const live = () => this.workers.includes(w);
+      w.on('message', (m: FromSite) => {
+        if (!live()) return;
+        if (m.type === 'ready') { if (++readyCount === S) signal(); return; }
+        this.onMessage(m);
+      });
+      w.on('error', (e) => { if (live()) this.failAll(this.died(site, e.message)); });
+      w.on('exit', (code) => { if (live()) this.failAll(this.died(site, `exited with code ${code}`)); });
       return w;
     });
     this.sentPlans.clear();
+    return this.ready;
   }
 
-  private onMessage(m: FromSite): void {
+  private readyFail?: (e: Error) => void;
+  private progress: Int32Array[] = [];
+  private current?: IAPlan;
+
+  /** The error for a site that died: the step it was on comes from its progress cell. */
+  private died(site: number, why: string): SiteError {
+    const id = Atomics.load(this.progress[site] ?? new Int32Array(1), 0);
+    const step = id >= 0 ? this.current?.steps[id] : undefined;
+    return new SiteError(site, id, step ? `${step.kind === 'exchange' ? 'exchange of ' : ''}${step.node.op}` : 'worker', `worker ${why}`);
+  }
+
+  private onMessage(m: Exclude<FromSite, { type: 'ready' }>): void {
     const p = this.pending.get(m.runId);
     if (!p) return;
     if (m.type === 'error') { this.failAll(new SiteError(m.site, m.step, m.op, m.message)); return; }
@@ -138,12 +163,15 @@ export class InprocExecutor implements Executor {
     this.pending.clear();
     const workers = this.workers;
     this.workers = [];
+    this.ready = undefined;
+    this.readyFail?.(e);
     for (const w of workers) void w.terminate();
     for (const p of pending) p.reject(e);
   }
 
   private async runSites(ia: IAPlan, bindings: Bindings, opts: RunOptions & { fault?: Fault }): Promise<Relation[]> {
-    this.ensureWorkers();
+    await this.ensureWorkers();
+    this.current = ia;
     const S = this.sites, check = opts.checkFinite ?? true;
     let planId = this.planIds.get(ia);
     if (!planId) this.planIds.set(ia, (planId = this.nextPlan++));
@@ -157,7 +185,7 @@ export class InprocExecutor implements Executor {
       const rel = bindInput(step.node, bindings[step.node.attrs.name as string], opts.precision ?? step.node.schema.dtype);
       if (check) checkFinite(rel, `input '${String(step.node.attrs.name)}'`);
       for (let s = 0; s < S; s++) {
-        const share = new Site({ site: s, sites: S, backend: REFERENCE, checkFinite: false });
+        const share = new Site({ site: s, sites: S, backend: REFERENCE, precision: opts.precision, checkFinite: false });
         share.load({ ...step, inputs: [], node: step.node }, rel);
         loads[s]![step.id] = pack(share.values.get(step.id)![0]!.tuples(), true, transfers[s]!).wire;
       }
@@ -182,6 +210,7 @@ export class InprocExecutor implements Executor {
   async close(): Promise<void> {
     const workers = this.workers;
     this.workers = [];
+    this.ready = undefined;
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }

@@ -7,6 +7,7 @@ export type ToSite =
   | { type: 'stop' };
 
 export type FromSite =
+  | { type: 'ready'; site: number }
   | { type: 'done'; runId: number; site: number; outputs: Record<number, WireTuple[]>; sent: Record<number, number> }
   | { type: 'error'; runId: number; site: number; step: number; op: string; message: string; code?: string };
 

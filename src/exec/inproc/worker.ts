@@ -7,15 +7,19 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import '../../kernels/defs.js';
 import '../../kernels/reference/index.js';
 import { REFERENCE } from '../../kernels/reference/index.js';
-import { ORT, ortAvailable } from '../../kernels/ort/index.js';
 import { RelmlError } from '../../errors.js';
 import { Relation, type Tuple } from '../../tra/relation.js';
 import type { FromSite, PeerMessage, ToSite } from './protocol.js';
 import { Site } from './site.js';
-import { iaFromJSON, pack, unpack, type SiteStep } from './wire.js';
+import { iaFromJSON, pack, unpack, type SiteStep, type WireTuple } from './wire.js';
+import type { DType } from '../../tile.js';
 
-const { site, sites, peers } = workerData as { site: number; sites: number; peers: Record<number, MessagePort> };
-const backend = ortAvailable().ok ? ORT : REFERENCE;
+const { site, sites, peers, backend, progress } = workerData as { site: number; sites: number; peers: Record<number, MessagePort>; backend: string; progress: SharedArrayBuffer };
+/** The step this site is on, readable by the coordinator even if this thread dies. */
+const at = new Int32Array(progress);
+// Load a native backend only when asked for, and say 'ready' only after it has initialised: a thread
+// terminated during a native library's initialisation can abort the whole process.
+if (backend !== REFERENCE) await import('../../kernels/ort/index.js');
 const plans = new Map<number, { steps: SiteStep[]; outputs: number[] }>();
 
 // Incoming peer messages, by run and step, until the step that waits for them takes them.
@@ -50,12 +54,13 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
   try {
     for (const step of plan.steps) {
       current = step;
+      Atomics.store(at, 0, step.id);
       if (msg.fault && msg.fault.site === site && msg.fault.step === step.id) {
         if (msg.fault.kind === 'exit') process.exit(3);
         throw new Error('injected fault');
       }
       if (step.kind === 'local') {
-        if (step.node.op === 'input') me.load(step, relationOf(step, msg.loads[step.id] ?? []));
+        if (step.node.op === 'input') me.load(step, relationOf(step, msg.loads[step.id] ?? [], me.dtype(step)));
         else if (step.node.op === 'const') me.load(step, step.node.attrs.value as Relation);
         else me.runLocal(step, byId);
         continue;
@@ -65,8 +70,9 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
       for (let s = 0; s < sites; s++) {
         if (s === site) continue;
         const transfer: ArrayBuffer[] = [];
-        // Broadcast tuples are also kept here, so they are copied; others move.
-        const packed = pack(send[s]!, step.placement.kind === 'replicated', transfer);
+        // Tiles are shared between relations on a site (rekey, filter and map pass them along), so what is
+        // sent is copied into fresh buffers, which then move without a second copy.
+        const packed = pack(send[s]!, true, transfer);
         bytes += packed.bytes;
         peers[s]!.postMessage({ runId: msg.runId, step: step.id, from: site, tuples: packed.wire } satisfies PeerMessage, transfer);
       }
@@ -92,14 +98,14 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
   }
 }
 
-function relationOf(step: SiteStep, wire: readonly import('./wire.js').WireTuple[]): Relation {
-  const r = new Relation(step.node.schema, String(step.node.attrs.name ?? 'input'));
+function relationOf(step: SiteStep, wire: readonly WireTuple[], dtype: DType): Relation {
+  const r = new Relation({ ...step.node.schema, dtype }, String(step.node.attrs.name ?? 'input'));
   for (const t of unpack(wire)) r.set(t.key, t.tile);
   return r;
 }
 
-type WireTuple = import('./wire.js').WireTuple;
 
+parentPort!.postMessage({ type: 'ready', site } satisfies FromSite);
 parentPort!.on('message', (msg: ToSite) => {
   if (msg.type === 'stop') { for (const p of Object.values(peers)) p.close(); parentPort!.close(); return; }
   void run(msg);

@@ -7,10 +7,11 @@ import { applyKernel, type KernelCall } from '../../kernels/registry.js';
 import type { Node } from '../../tra/node.js';
 import type { AggFn } from '../../tra/ops/aggregate.js';
 import { concatOffsets } from '../../tra/ops/concat.js';
+import { retileTargets } from '../../tra/ops/retile.js';
 import { evalPredicate, type KeyAtom } from '../../tra/ops/filter.js';
 import type { JoinOn } from '../../tra/ops/join.js';
 import type { OpName } from '../../tra/ops/index.js';
-import { forEachKey, keyString, Relation } from '../../tra/relation.js';
+import { keyString, Relation } from '../../tra/relation.js';
 import { denseShape, tileShapeAt, tileSizes, type Schema } from '../../tra/schema.js';
 import { copyBox, makeTile, type DType, type Tile } from '../../tile.js';
 
@@ -83,19 +84,17 @@ function retile(node: Node, [R]: Relation[], ctx: EvalContext): Relation {
   const res = out(node, ctx);
   const tiles = new Map<string, Tile>();
   for (const { key, tile } of R!.tuples()) {
-    // The input tile's box in output coordinates, clipped to the output.
-    const lo = key.map((k, d) => Math.max(0, k * inT[d]! - start[d]!));
-    const hi = key.map((k, d) => Math.min(outShape[d]!, k * inT[d]! + tile.shape[d]! - start[d]!));
-    if (lo.some((l, d) => l >= hi[d]!)) continue;
-    const kLo = lo.map((l, d) => Math.floor(l / outT[d]!)), kHi = hi.map((h, d) => Math.floor((h - 1) / outT[d]!));
-    forEachKey(kLo.map((l, d) => kHi[d]! - l + 1), (off) => {
-      const ok = off.map((o, d) => o + kLo[d]!), ks = keyString(ok);
+    const target = retileTargets(key, tile.shape, inT, start, outT, outShape);
+    if (!target) continue;
+    const { lo, hi } = target;
+    for (const ok of target.keys) {
+      const ks = keyString(ok);
       let dst = tiles.get(ks);
       if (!dst) tiles.set(ks, (dst = makeTile(tileShapeAt(outS, ok), ctx.dtype)));
       const bLo = ok.map((k, d) => Math.max(lo[d]!, k * outT[d]!));
       const bHi = ok.map((k, d) => Math.min(hi[d]!, k * outT[d]! + dst!.shape[d]!));
       copyBox(tile, bLo.map((b, d) => b + start[d]! - key[d]! * inT[d]!), dst, bLo.map((b, d) => b - ok[d]! * outT[d]!), bLo.map((b, d) => bHi[d]! - b));
-    });
+    }
   }
   for (const [ks, t] of tiles) res.set(ks === '' ? [] : ks.split(',').map(Number), t);
   return res;
