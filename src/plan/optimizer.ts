@@ -6,6 +6,7 @@
  * consumers is costed once per consumer (an over-estimate) but built once per placement it is needed in.
  *
  * Named passes, each can be switched off (the result must not change, only the cost):
+ *  - reassociate:          re-orders trees of contractions by flops (reassociate.ts);
  *  - placement:            off = everything on site 0 (serial);
  *  - broadcastJoins:       off = joins only co-partitioned on a join key (or all on one site);
  *  - twoPhaseAggregation:  off = aggregations only over inputs already partitioned by a group-by key.
@@ -14,15 +15,17 @@ import { PlanError } from '../errors.js';
 import { range } from '../tra/build.js';
 import { makeNode, type Node } from '../tra/node.js';
 import { joinLayout, type JoinOn } from '../tra/ops/join.js';
+import { OPS } from '../tra/ops/index.js';
 import type { Plan } from '../tra/plan.js';
 import { forEachKey } from '../tra/relation.js';
 import { schemaString, tileShapeAt } from '../tra/schema.js';
 import { bytesPerSite, dtypeBytes, exchangeBytes, nodeFlops, relationBytes } from './cost.js';
 import { KEY_LIMIT, keyAnalysis } from './keys.js';
+import { reassociate } from './reassociate.js';
 import type { ExchangeKind, IAPlan, IAStep, StepCost } from './ia.js';
 import { partitioned, placementString, REPLICATED, SINGLE, siteOf, type Placement } from './placement.js';
 
-export const PASSES = ['placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
+export const PASSES = ['reassociate', 'placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
 export type PassName = (typeof PASSES)[number];
 
 export interface OptimizeOptions {
@@ -45,10 +48,11 @@ interface Choice { cost: number; at: Placement; make: () => IAStep }
 
 const prodOf = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
+export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
   const S = opts.sites;
   if (!Number.isInteger(S) || S < 1) throw new PlanError(`optimize: sites must be a positive integer, got ${S}`);
   const on = (p: PassName) => !(opts.disable ?? []).includes(p);
+  const plan = on('reassociate') ? reassociate(input) : input;
   const FLOPS = opts.flopRate ?? 2e10, BYTES = opts.byteRate ?? 2e9, budget = opts.memoryBudget ?? Infinity;
   const steps: IAStep[] = [];
   const density = (n: Node): number => (n.op === 'input' ? opts.density?.[n.attrs.name as string] ?? 1 : 1);
@@ -73,7 +77,7 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
   const failures: string[] = [];
   const fits = (n: Node, memory: number): boolean => {
     if (memory <= budget) return true;
-    failures.push(`${n.op} ${schemaString(n.schema)} needs ${Math.round(memory)} bytes on a site`);
+    failures.push(`${n.op} ${OPS[n.op].describe(n.attrs)} (${schemaString(n.schema)}) needs ${Math.round(memory)} bytes on a site`);
     return false;
   };
 
@@ -224,7 +228,7 @@ export function optimize(plan: Plan, opts: OptimizeOptions): IAPlan {
     return min;
   });
   const outputs = chosen.map((c) => c.make());
-  const passes = S === 1 ? [] : PASSES.filter(on);
+  const passes = PASSES.filter((p) => on(p) && (S > 1 || p === 'reassociate'));
   return { sites: S, steps, outputs, names: plan.names, passes };
 }
 

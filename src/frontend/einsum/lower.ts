@@ -5,8 +5,7 @@
  * the contracted keys. The pair order is greedy: smallest intermediate first (as opt_einsum's greedy).
  */
 import { EinsumShapeError } from '../../errors.js';
-import * as tra from '../../tra/build.js';
-import { diagonals, reduceTo, retileTo, squeeze, type Lettered } from '../lowering.js';
+import { contract, diagonals, reduceTo, retileTo, squeeze, type Lettered } from '../../tra/lettered.js';
 import { Tensor } from '../tensor.js';
 import { resolveEinsum } from './resolve.js';
 
@@ -64,20 +63,4 @@ export function einsum(spec: string, ...args: (Tensor | EinsumOptions)[]): Tenso
   }
   const result = reduceTo(ops[0]!, out);
   return new Tensor(result.node);
-}
-
-/**
- * Joins x and y on their shared letters with one tile einsum that keeps the letters still needed,
- * then aggregates away the contracted key dims. `order` fixes the result's letter order when known.
- */
-function contract(x: Lettered, y: Lettered, need: Set<string>, order: readonly string[] | null): Lettered {
-  const shared = x.letters.filter((c) => y.letters.includes(c));
-  const on = shared.map((c) => [x.letters.indexOf(c), y.letters.indexOf(c)] as [number, number]);
-  const joinKeys = [...x.letters, ...y.letters.filter((c) => !shared.includes(c))];
-  const keep = order && order.every((c) => joinKeys.includes(c)) && joinKeys.every((c) => order.includes(c) || !need.has(c))
-    ? [...order] : joinKeys.filter((c) => need.has(c));
-  const joined = tra.join(x.node, y.node, on, { name: 'einsum', attrs: { spec: `${x.letters.join('')},${y.letters.join('')}->${keep.join('')}` } });
-  const pos = keep.map((c) => joinKeys.indexOf(c));
-  const node = keep.length === joinKeys.length ? (pos.every((p, i) => p === i) ? joined : tra.rekey(joined, pos)) : tra.aggregate(joined, pos, 'sum');
-  return { node, letters: keep };
 }

@@ -6,7 +6,7 @@
 import { ShapeError } from '../../errors.js';
 import type { BinaryFn, UnaryFn } from '../../kernels/fns.js';
 import * as tra from '../../tra/build.js';
-import { retileTo, squeeze } from '../lowering.js';
+import { retileTo, squeeze } from '../../tra/lettered.js';
 import { Tensor, tensor } from '../tensor.js';
 
 export type TensorOrNumber = Tensor | number;

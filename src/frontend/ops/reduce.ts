@@ -5,7 +5,7 @@
  */
 import { ShapeError } from '../../errors.js';
 import * as tra from '../../tra/build.js';
-import { reduceTo, squeeze } from '../lowering.js';
+import { reduceTo, squeeze } from '../../tra/lettered.js';
 import { Tensor } from '../tensor.js';
 import { add, div, exp, log, stopGradient, sub } from './elementwise.js';
 

@@ -6,7 +6,7 @@
 import { ShapeError } from '../../errors.js';
 import { sizeOf } from '../../tile.js';
 import * as tra from '../../tra/build.js';
-import { retileTo } from '../lowering.js';
+import { retileTo } from '../../tra/lettered.js';
 import { Tensor } from '../tensor.js';
 import { normAxes } from './reduce.js';
 

@@ -1,11 +1,12 @@
 /**
- * Building blocks shared by the front-end ops: each takes and returns dense tensor nodes annotated with
- * one letter per dimension, and emits the TRA operators that realise a step (squeeze, re-tile, diagonal,
- * reduce, permute). Keeping them here means einsum, broadcasting and reductions lower the same way.
+ * Building blocks for lowering Einstein-notation steps to TRA: each takes and returns dense tensor nodes
+ * annotated with one letter per dimension, and emits the TRA operators that realise a step (squeeze,
+ * re-tile, diagonal, reduce, contract). The front end's einsum and broadcasting ops and the optimizer's
+ * re-association pass lower through the same code.
  */
-import * as tra from '../tra/build.js';
-import type { Node } from '../tra/node.js';
-import { denseShape, tileSizes } from '../tra/schema.js';
+import * as tra from './build.js';
+import type { Node } from './node.js';
+import { denseShape, tileSizes } from './schema.js';
 
 /** A dense tensor node whose dimension d carries letter letters[d]. */
 export interface Lettered { node: Node; letters: string[] }
@@ -61,4 +62,20 @@ export function diagonals(x: Lettered): Lettered {
   const letters = keep.map((i) => x.letters[i]!);
   const mapped = tra.map(filtered, einsumK(`${x.letters.join('')}->${letters.join('')}`));
   return { node: tra.aggregate(mapped, keep, 'sum'), letters };
+}
+
+/**
+ * Joins x and y on their shared letters with one tile einsum that keeps the letters still needed,
+ * then aggregates away the contracted key dims. `order` fixes the result's letter order when known.
+ */
+export function contract(x: Lettered, y: Lettered, need: Set<string>, order: readonly string[] | null): Lettered {
+  const shared = x.letters.filter((c) => y.letters.includes(c));
+  const on = shared.map((c) => [x.letters.indexOf(c), y.letters.indexOf(c)] as [number, number]);
+  const joinKeys = [...x.letters, ...y.letters.filter((c) => !shared.includes(c))];
+  const keep = order && order.every((c) => joinKeys.includes(c)) && joinKeys.every((c) => order.includes(c) || !need.has(c))
+    ? [...order] : joinKeys.filter((c) => need.has(c));
+  const joined = tra.join(x.node, y.node, on, { name: 'einsum', attrs: { spec: `${x.letters.join('')},${y.letters.join('')}->${keep.join('')}` } });
+  const pos = keep.map((c) => joinKeys.indexOf(c));
+  const node = keep.length === joinKeys.length ? (pos.every((p, i) => p === i) ? joined : tra.rekey(joined, pos)) : tra.aggregate(joined, pos, 'sum');
+  return { node, letters: keep };
 }
