@@ -4,12 +4,13 @@
  * (max |a-b| / max(1,|b|) < 1e-9, same tuple keys). PostgreSQL is reached over TCP at RELML_PG_URL
  * (default postgres://relml:relml@127.0.0.1:5432/relml_test, which .ci/postgres.sh sets up; see test/helpers/sql.ts); its tests
  * skip with a message only when no server is reachable, unless RELML_REQUIRE_PG=1 (as in CI).
+ * 'duckdb-lists' forces the dense tile product (list_dot_product) wherever a join's einsum allows it.
  */
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { einsum, gradPlan, Plan, runSync, tensor, toPlan } from '../../src/index.js';
 import * as r from '../../src/index.js';
-import type { SqlExecutor } from '../../src/exec/sql/index.js';
+import { duckdbExecutor, type SqlExecutor } from '../../src/exec/sql/index.js';
 import { randomData, randomTiling, rng, size } from '../helpers/dense.js';
 import { einsumCaseArb } from '../helpers/einsum_cases.js';
 import { randomProgram } from '../helpers/programs.js';
@@ -38,12 +39,14 @@ function gradCase(seed: number): { plan: Plan; bindings: Record<string, { shape:
   return { plan, bindings, ops: prog.ops.join(' -> ') };
 }
 
-for (const engine of ENGINES) {
+const CONFIGS = [...ENGINES, 'duckdb-lists'] as const;
+
+for (const engine of CONFIGS) {
   describe(`SQL executor on ${engine}`, () => {
     let ex: SqlExecutor | undefined;
     let skip: string | undefined;
     before(async () => {
-      const got = await openEngine(engine);
+      const got = engine === 'duckdb-lists' ? await duckdbExecutor({ listDotMin: 1 }) : await openEngine(engine);
       if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); } else ex = got;
     });
     after(async () => { await ex?.close(); });

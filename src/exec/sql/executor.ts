@@ -60,6 +60,18 @@ export interface SqlRunOptions extends RunOptions {
   checkBounds?: boolean;
 }
 
+export interface SqlExecutorOptions {
+  /**
+   * DuckDB: contract einsum joins with list_dot_product when the contracted letters cover at least this
+   * many elements per tile pair (default DEFAULT_LIST_DOT_MIN); Infinity keeps every product a scalar join
+   * + GROUP BY. Ignored on PostgreSQL (no vectorised dot product).
+   */
+  listDotMin?: number;
+}
+
+/** Measured crossover of list_dot_product over join + GROUP BY for tile products (bench/sql_matmul.ts). */
+export const DEFAULT_LIST_DOT_MIN = 16;
+
 let runCounter = 0;
 
 export class SqlExecutor implements Executor {
@@ -68,7 +80,7 @@ export class SqlExecutor implements Executor {
   /** Statements issued by the last run (for explain / debugging). */
   lastStatements: string[] = [];
 
-  constructor(readonly engine: SqlEngine) {
+  constructor(readonly engine: SqlEngine, readonly options: SqlExecutorOptions = {}) {
     this.name = `sql:${engine.dialect.name}`;
   }
 
@@ -86,7 +98,7 @@ export class SqlExecutor implements Executor {
   transaction<T>(fn: (tx: SqlSession) => Promise<T>, commit = true): Promise<T> {
     return this.exclusive(async () => {
       await this.engine.exec('BEGIN');
-      const session = new SqlSession(this.engine, ++runCounter);
+      const session = new SqlSession(this.engine, ++runCounter, this.options);
       try {
         const out = await fn(session);
         await this.engine.exec(commit ? 'COMMIT' : 'ROLLBACK');
@@ -123,7 +135,7 @@ export class SqlExecutor implements Executor {
 export class SqlSession {
   readonly statements: string[] = [];
   private tableCount = 0;
-  constructor(readonly engine: SqlEngine, private readonly id: number) {}
+  constructor(readonly engine: SqlEngine, private readonly id: number, private readonly options: SqlExecutorOptions = {}) {}
 
   async exec(sql: string, params: readonly number[] = []): Promise<void> {
     this.statements.push(sql);
@@ -221,7 +233,8 @@ export class SqlSession {
           tables.set(node, await this.load(node.attrs.value as Relation));
         } else {
           const params = new Params(dialect);
-          const select = lowerNode(node, node.inputs.map((x) => tables.get(x)!), { params, dialect });
+          const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
+          const select = lowerNode(node, node.inputs.map((x) => tables.get(x)!), { params, dialect, listDotMin });
           const table = await this.createTable(node.schema);
           await this.exec(`INSERT INTO ${table} ${select}`, params.values);
           tables.set(node, table);

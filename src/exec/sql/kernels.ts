@@ -26,7 +26,15 @@ import { sqlInt } from './ident.js';
 /** A relation as the lowering sees it: something to put in FROM, its key count and nominal tile sizes. */
 export interface Src { readonly from: string; readonly keys: number; readonly sizes: readonly number[] }
 
-export interface Ctx { readonly params: Params; readonly dialect: Dialect }
+export interface Ctx {
+  readonly params: Params;
+  readonly dialect: Dialect;
+  /**
+   * Contract einsum joins with vector dot products (DuckDB's list_dot_product) when the contracted
+   * letters cover at least this many elements per tile pair; Infinity = always scalar join + GROUP BY.
+   */
+  readonly listDotMin?: number;
+}
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 export const kcols = (alias: string, n: number): string[] => range(n).map((j) => `${alias}.k${j}`);
@@ -217,6 +225,8 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
       ];
       const outIdx = [...output].map((c) => (A.includes(c) ? fa(c) : fb(c)));
       const summed = [...new Set(A + B)].some((c) => !output.includes(c));
+      const dot = listDot(A, B, output, L, R, keys, keyConds, ctx);
+      if (dot) return dot;
       if (!summed) return `SELECT ${selectList(keys, outIdx, 'l.v * r.v')} FROM ${from(conds)}`;
       return `SELECT ${selectList(keys, outIdx, 'SUM(l.v * r.v)')} FROM ${from(conds)}${groupClause([...keys, ...outIdx])}`;
     }
@@ -280,4 +290,32 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
 /** `e AS k0, …, e AS i0, …` without the value. */
 function pairList(keys: readonly string[], idx: readonly string[]): string {
   return [...keys.map((e, j) => `${e} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`)].join(', ');
+}
+
+/**
+ * The dense tile product for DuckDB: each operand's rows become vectors over the contracted letters
+ * (list(v ORDER BY contracted indices), grouped by key and the other indices), and each output element is
+ * one list_dot_product of a row vector and a column vector: M*N dot products of length K instead of a
+ * join producing M*K*N rows and a GROUP BY over them. Used when both specs are free of repeated and
+ * privately-summed letters and the contracted size per tile pair is at least ctx.listDotMin.
+ */
+function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly string[], keyConds: readonly string[], ctx: Ctx): string | null {
+  if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
+  if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
+  const K = [...A].filter((c) => B.includes(c) && !O.includes(c));
+  if (K.length === 0) return null;
+  if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
+  const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
+  if (kSize < ctx.listDotMin) return null;
+  const side = (S: Src, letters: string, alias: string) => {
+    const rest = [...letters].map((c, d) => ({ c, d })).filter(({ c }) => !K.includes(c));
+    const group = [...kcols('x', S.keys), ...rest.map(({ d }) => `x.i${d}`)];
+    const sel = [...kcols('x', S.keys).map((e, j) => `${e} AS k${j}`), ...rest.map(({ d }) => `x.i${d} AS ${alias}_${d}`)];
+    const order = K.map((c) => `x.i${letters.indexOf(c)}`).join(', ');
+    return `(SELECT ${sel.join(', ')}, list(x.v ORDER BY ${order}) AS vec FROM ${S.from} AS x${group.length ? ` GROUP BY ${group.join(', ')}` : ''})`;
+  };
+  const batch = [...A].filter((c) => B.includes(c) && O.includes(c)).map((c) => `l.l_${A.indexOf(c)} = r.r_${B.indexOf(c)}`);
+  const outIdx = [...O].map((c) => (A.includes(c) ? `l.l_${A.indexOf(c)}` : `r.r_${B.indexOf(c)}`));
+  const conds = [...keyConds, ...batch];
+  return `SELECT ${selectList(keys, outIdx, 'list_dot_product(l.vec, r.vec)')} FROM ${side(L, A, 'l')} AS l JOIN ${side(R, B, 'r')} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
 }

@@ -1,0 +1,51 @@
+/**
+ * Dense tile products inside the databases: einsum "ik,kj->ij" of two n x n float64 matrices, one tile
+ * or tiled in blocks, as a full TRA plan (load, join, aggregate, read back), on
+ *   - DuckDB, scalar rows (join on the contracted index + GROUP BY: n^3 intermediate rows),
+ *   - DuckDB, list_dot_product (rows and columns gathered into lists: n^2 dot products of length k),
+ *   - PostgreSQL, scalar rows (when reachable at RELML_PG_URL),
+ *   - the reference executor in process.
+ *   node dist/bench/sql_matmul.js [--sizes 32,64,128,256] [--tile 0] [--runs 3]
+ * (--tile 0 = one tile). Prints the median seconds per run and the speed-up of lists over scalar rows;
+ * the crossover sets DEFAULT_LIST_DOT_MIN.
+ */
+import { duckdbExecutor, postgresExecutor, type SqlExecutor } from '../src/exec/sql/index.js';
+import { einsum, input, runSync, toPlan } from '../src/index.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const SIZES = arg('sizes', '32,64,128,256').split(',').map(Number);
+const TILE = Number(arg('tile', '0'));
+const RUNS = Number(arg('runs', '3'));
+const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+
+async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let r = 0; r < RUNS; r++) { const t0 = performance.now(); await fn(); ts.push((performance.now() - t0) / 1000); }
+  return median(ts);
+}
+
+const scalarDuck = await duckdbExecutor({ listDotMin: Infinity });
+const listDuck = await duckdbExecutor({ listDotMin: 1 });
+let pg: SqlExecutor | undefined;
+try { pg = await postgresExecutor(PG_URL); } catch (e) { console.log(`(PostgreSQL skipped: ${(e as Error).message})`); }
+
+console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tpostgres s\treference s`);
+for (const n of SIZES) {
+  const t = TILE > 0 ? Math.min(TILE, n) : n;
+  const A = input('A', [n, n], { dtype: 'float64', tile: [t, t] }), B = input('B', [n, n], { dtype: 'float64', tile: [t, t] });
+  const plan = toPlan({ C: einsum('ik,kj->ij', A, B) });
+  const data = (s: number) => Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37 + s));
+  const b = { A: { shape: [n, n], data: data(1) }, B: { shape: [n, n], data: data(2) } };
+  const skipScalar = n > 256;
+  const ts = skipScalar ? NaN : await time(() => scalarDuck.run(plan, b));
+  const tl = await time(() => listDuck.run(plan, b));
+  const tp = pg && n <= 128 ? await time(() => pg!.run(plan, b)) : NaN;
+  const tr = await time(() => runSync(plan, b));
+  console.log(`${n}\t${t}\t${ts.toFixed(3)}\t${tl.toFixed(3)}\t${(ts / tl).toFixed(1)}x\t${tp.toFixed(3)}\t${tr.toFixed(4)}`);
+}
+await scalarDuck.close(); await listDuck.close(); await pg?.close();
