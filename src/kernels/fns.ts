@@ -16,7 +16,7 @@ export const unaryForward: Record<UnaryFn, (x: number, alpha: number) => number>
   identity: (x) => x,
   stopGradient: (x) => x,
   neg: (x) => -x,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x > 0 || x !== x ? x : 0), // NaN stays NaN, as in PyTorch
   exp: Math.exp,
   log: Math.log,
   tanh: Math.tanh,

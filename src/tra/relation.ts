@@ -45,6 +45,8 @@ export class Relation {
     const schema = denseSchema(shape, opts.tile ?? shape.map((n) => Math.max(n, 1)), dtype);
     const rel = new Relation(schema, opts.name);
     const src = makeTile(shape, dtype, data);
+    // One tile holding everything shares the caller's array (tiles are immutable by convention).
+    if (schema.keys.every((b) => b === 1)) { rel.set(shape.map(() => 0), src); return rel; }
     const sizes = schema.tile.map((t) => t.size);
     forEachKey(schema.keys, (key) => {
       const shp = tileShapeAt(schema, key);

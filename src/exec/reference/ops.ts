@@ -42,11 +42,13 @@ function join(node: Node, [L, R]: Relation[], ctx: EvalContext): Relation {
 
 function aggregate(node: Node, inputs: Relation[], ctx: EvalContext): Relation {
   const groupBy = node.attrs.groupBy as number[], fn = node.attrs.fn as AggFn;
-  const groups = new Map<string, { key: number[]; tile: Tile }>();
+  // A group's first tile is kept by reference and copied only when a second one must be combined into it.
+  const groups = new Map<string, { key: number[]; tile: Tile; owned: boolean }>();
   for (const t of inputs.flatMap((R) => [...R.tuples()])) {
     const key = groupBy.map((p) => t.key[p]!), ks = keyString(key);
     const g = groups.get(ks);
-    if (!g) { groups.set(ks, { key, tile: makeTile(t.tile.shape, ctx.dtype, t.tile.data.slice()) }); continue; }
+    if (!g) { groups.set(ks, { key, tile: t.tile, owned: false }); continue; }
+    if (!g.owned) { g.tile = makeTile(g.tile.shape, ctx.dtype, g.tile.data.slice()); g.owned = true; }
     const a = g.tile.data, b = t.tile.data;
     if (a.length !== b.length) throw new PlanError(`aggregate: tiles in group (${key}) have different shapes [${g.tile.shape}] and [${t.tile.shape}]`);
     if (fn === 'sum') for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
