@@ -33,20 +33,21 @@ import { columnNames, lowerNode } from './lower.js';
 /**
  * An existing table bound to a plan input, in the scalar representation: one row per element, with the
  * key columns, the element-index columns (one per tile dimension; none for scalar tiles) and a value
- * column. Names are validated and quoted; they are never spliced into SQL unquoted.
+ * column (or none: every row is 1). Names are validated and quoted; they are never spliced into SQL unquoted.
  */
 export class SqlTable {
   readonly table: string;
   readonly schema: string | undefined;
   readonly keys: readonly string[];
   readonly index: readonly string[];
-  readonly value: string;
-  constructor(spec: { table: string; schema?: string; keys: readonly string[]; index?: readonly string[]; value: string }) {
+  /** The value column; undefined binds every row as 1 (an edge list, a mask, one-hot labels). */
+  readonly value: string | undefined;
+  constructor(spec: { table: string; schema?: string; keys: readonly string[]; index?: readonly string[]; value?: string }) {
     this.table = checkIdentifier(spec.table);
     this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
     this.keys = spec.keys.map(checkIdentifier);
     this.index = (spec.index ?? []).map(checkIdentifier);
-    this.value = checkIdentifier(spec.value);
+    this.value = spec.value === undefined ? undefined : checkIdentifier(spec.value);
   }
   /** The quoted FROM target. */
   get from(): string { return quoteTable(this.table, this.schema); }
@@ -197,7 +198,7 @@ export class SqlSession {
     const sel = [
       ...t.keys.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS k${j}`),
       ...(implicit ? s.tile.map((_, j) => `0 AS i${j}`) : t.index.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS i${j}`)),
-      `CAST(${quoteIdent(t.value)} AS ${d.double}) AS v`,
+      t.value === undefined ? `CAST(1 AS ${d.double}) AS v` : `CAST(${quoteIdent(t.value)} AS ${d.double}) AS v`,
     ].join(', ');
     const from = `(SELECT ${sel} FROM ${t.from})`;
     if (check) {

@@ -15,6 +15,8 @@ export interface SqlParameter {
   readonly grad: string;
   /** The parameter's table; it must also be bound to the parameter's plan input. */
   readonly table: SqlTable;
+  /** 'nonnegative': projected gradient descent, p = max(0, p - lr * grad) (non-negative factorisations). */
+  readonly project?: 'nonnegative';
 }
 
 export interface SqlStepOptions extends SqlRunOptions {
@@ -53,14 +55,16 @@ export function sqlTrainStep(ex: SqlExecutor, plan: Plan, bindings: SqlBindings,
       grads.push(t);
     }
     for (let j = 0; j < params.length; j++) {
-      await updateParameter(s, params[j]!.table, grads[j]!, plan.outputs[gi[j]!]!.schema.tile.length, opts.lr);
+      await updateParameter(s, params[j]!, grads[j]!, plan.outputs[gi[j]!]!.schema.tile.length, opts.lr);
       await opts.afterUpdate?.(j);
     }
     return loss;
   });
 }
 
-async function updateParameter(s: SqlSession, p: SqlTable, grad: string, rank: number, lr: number): Promise<void> {
+async function updateParameter(s: SqlSession, param: SqlParameter, grad: string, rank: number, lr: number): Promise<void> {
+  const p = param.table;
+  if (p.value === undefined) throw new PlanError(`parameter table ${p.from} needs a value column`);
   const params = new Params(s.engine.dialect);
   const lrp = params.add(lr);
   const conds = [
@@ -69,5 +73,7 @@ async function updateParameter(s: SqlSession, p: SqlTable, grad: string, rank: n
   ];
   if (p.index.length !== 0 && p.index.length !== rank) throw new PlanError(`parameter table ${p.from}: ${p.index.length} index column(s) for a tile of rank ${rank}`);
   const v = quoteIdent(p.value);
-  await s.exec(`UPDATE ${p.from} SET ${v} = ${p.from}.${v} - ${lrp} * g.v FROM ${grad} AS g WHERE ${conds.length ? conds.join(' AND ') : 'TRUE'}`, params.values);
+  const step = `${p.from}.${v} - ${lrp} * g.v`;
+  const value = param.project === 'nonnegative' ? `CASE WHEN ${step} > 0 THEN ${step} ELSE 0 END` : step;
+  await s.exec(`UPDATE ${p.from} SET ${v} = ${value} FROM ${grad} AS g WHERE ${conds.length ? conds.join(' AND ') : 'TRUE'}`, params.values);
 }
