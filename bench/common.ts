@@ -41,9 +41,10 @@ export function python(script: string, python3 = 'python3'): unknown {
 }
 
 /** TensorFlow.js with the wasm backend (SIMD), or a reason it is unavailable. */
-export async function loadTfjsWasm(): Promise<typeof import('@tensorflow/tfjs-core') | string> {
+export async function loadTfjsWasm(): Promise<typeof import('@tensorflow/tfjs') | string> {
   try {
-    const tf = await import('@tensorflow/tfjs-core');
+    // The union package's Node bundle registers every op's gradient (tfjs-core alone does not).
+    const tf = await import('@tensorflow/tfjs');
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const req = createRequire(import.meta.url);
     wasm.setWasmPaths(`${dirname(req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);

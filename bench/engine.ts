@@ -109,12 +109,12 @@ async function mlp(tf: Awaited<ReturnType<typeof loadTfjsWasm>>): Promise<void> 
     const tx = tf.tensor2d(x, [B, 784]), ty = tf.tensor2d(y, [B, 10]);
     const step = () => {
       const { value, grads } = tf.variableGrads(() => {
-        let h = tx as import('@tensorflow/tfjs-core').Tensor2D;
+        let h = tx as import('@tensorflow/tfjs').Tensor2D;
         for (let l = 0; l < 3; l++) {
-          const z = tf.add(tf.matMul(h, vars[2 * l] as import('@tensorflow/tfjs-core').Tensor2D), vars[2 * l + 1]!) as import('@tensorflow/tfjs-core').Tensor2D;
+          const z = tf.add(tf.matMul(h, vars[2 * l] as import('@tensorflow/tfjs').Tensor2D), vars[2 * l + 1]!) as import('@tensorflow/tfjs').Tensor2D;
           h = l < 2 ? tf.relu(z) : z;
         }
-        return tf.mean(tf.sub(tf.logSumExp(h, 1), tf.sum(tf.mul(h, ty), 1))) as import('@tensorflow/tfjs-core').Scalar;
+        return tf.mean(tf.sub(tf.logSumExp(h, 1), tf.sum(tf.mul(h, ty), 1))) as import('@tensorflow/tfjs').Scalar;
       });
       value.dataSync();
       for (const g of Object.values(grads)) g.dataSync();
