@@ -156,3 +156,11 @@ export class Embedding extends Module {
     return einsum('bv,vd->bd', onehot, this.param(p, prefix, 'weight'));
   }
 }
+
+/** [N, d1, d2, ...] -> [N, d1·d2·...]. */
+export class Flatten extends Module {
+  constructor() { super('Flatten'); }
+  forward(_p: Params, x: Tensor): Tensor {
+    return x.rank === 2 ? x : reshape(x, [x.shape[0]!, size(x.shape.slice(1))]);
+  }
+}

@@ -11,9 +11,30 @@ export type Grads = Record<string, ArrayLike<number>>;
 
 export abstract class Optimizer {
   protected readonly state = new Map<string, Record<string, Float64Array>>();
+  private readonly scratch = new Map<string, Float64Array>();
   /** Number of completed steps (Adam's bias correction uses it). */
   t = 0;
   constructor(readonly lr: number) { checkPositive('lr', lr, true); }
+
+  /** The optimiser's state (step count and per-parameter buffers, by parameter name), for checkpoints. */
+  stateDict(): { t: number; state: Record<string, Record<string, Float64Array>> } {
+    return { t: this.t, state: Object.fromEntries([...this.state].map(([n, s]) => [n, { ...s }])) };
+  }
+
+  /** Restores a stateDict(); buffers must match the parameters' sizes (checked against `params` when given). */
+  loadStateDict(sd: { t: number; state: Record<string, Record<string, Float64Array>> }, params?: Record<string, Param>): void {
+    if (!Number.isSafeInteger(sd.t) || sd.t < 0) throw new OptionError('optimizer state', `step count must be a non-negative integer, got ${sd.t}`);
+    for (const [name, s] of Object.entries(sd.state)) {
+      const p = params?.[name];
+      if (params && !p) throw new ShapeError(`${this.constructor.name}: state for unknown parameter '${name}'`, { param: name });
+      for (const [k, v] of Object.entries(s)) {
+        if (p && v.length !== p.data.length) throw new ShapeError(`${this.constructor.name}: state '${k}' of ${name} has ${v.length} values, parameter shape [${p.shape}]`, { param: name, shape: [...p.shape] });
+      }
+    }
+    this.t = sd.t;
+    this.state.clear();
+    for (const [name, s] of Object.entries(sd.state)) this.state.set(name, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Float64Array.from(v)])));
+  }
 
   /** Applies one update with learning rate `lr` (default the constructor's; pass a schedule's value). */
   step(params: Record<string, Param>, grads: Grads, lr = this.lr): void {
@@ -22,14 +43,23 @@ export abstract class Optimizer {
       const g = grads[name];
       if (p.frozen || !g) continue;
       if (g.length !== p.data.length) throw new ShapeError(`${this.constructor.name}: gradient for ${name} has ${g.length} values, parameter shape [${p.shape}]`, { param: name, shape: [...p.shape] });
-      const gm = Float64Array.from(g, (v, i) => (p.mask ? v * p.mask[i]! : v));
       let s = this.state.get(name);
       if (!s) this.state.set(name, (s = {}));
+      // The gradient is read in place; only a masked one is copied, into a reused scratch buffer (a fresh
+      // array per step, or Float64Array.from with a map callback, cost more than the update itself).
+      let gm: ArrayLike<number> = g;
+      const mask = p.mask;
+      if (mask) {
+        let m = this.scratch.get(name);
+        if (!m || m.length !== g.length) this.scratch.set(name, (m = new Float64Array(g.length)));
+        for (let i = 0; i < m.length; i++) m[i] = g[i]! * mask[i]!;
+        gm = m;
+      }
       this.update(p.data, gm, s, lr);
       if (p.mask) for (let i = 0; i < p.data.length; i++) p.data[i] = p.data[i]! * p.mask[i]!;
     }
   }
-  protected abstract update(w: TileData, g: Float64Array, s: Record<string, Float64Array>, lr: number): void;
+  protected abstract update(w: TileData, g: ArrayLike<number>, s: Record<string, Float64Array>, lr: number): void;
 }
 
 export function checkPositive(name: string, v: number, strict = false): void {
@@ -45,7 +75,7 @@ export class SGD extends Optimizer {
     checkPositive('momentum', opts.momentum ?? 0); checkPositive('weightDecay', opts.weightDecay ?? 0);
     if (opts.nesterov && !(opts.momentum! > 0)) throw new OptionError('nesterov', 'SGD: Nesterov needs momentum > 0');
   }
-  protected update(w: TileData, g: Float64Array, s: Record<string, Float64Array>, lr: number): void {
+  protected update(w: TileData, g: ArrayLike<number>, s: Record<string, Float64Array>, lr: number): void {
     const mu = this.opts.momentum ?? 0, wd = this.opts.weightDecay ?? 0, first = !s.v, v = buf(s, 'v', w.length);
     for (let i = 0; i < w.length; i++) {
       let d = g[i]! + wd * w[i]!;
@@ -69,7 +99,7 @@ export class Adam extends Optimizer {
     for (const b of ['beta1', 'beta2'] as const) { const v = opts[b]; if (v !== undefined && !(v >= 0 && v < 1)) throw new OptionError(b, `must lie in [0, 1), got ${v}`); }
     checkPositive('eps', opts.eps ?? 1e-8); checkPositive('weightDecay', opts.weightDecay ?? 0);
   }
-  protected update(w: TileData, g: Float64Array, s: Record<string, Float64Array>, lr: number): void {
+  protected update(w: TileData, g: ArrayLike<number>, s: Record<string, Float64Array>, lr: number): void {
     const b1 = this.opts.beta1 ?? 0.9, b2 = this.opts.beta2 ?? 0.999, eps = this.opts.eps ?? 1e-8, wd = this.opts.weightDecay ?? (this.decoupled ? 1e-2 : 0);
     const m = buf(s, 'm', w.length), v = buf(s, 'v', w.length), c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
     for (let i = 0; i < w.length; i++) {
