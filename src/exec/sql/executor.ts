@@ -68,7 +68,15 @@ export interface SqlExecutorOptions {
    * + GROUP BY. Ignored on PostgreSQL (no vectorised dot product).
    */
   listDotMin?: number;
+  /**
+   * How many levels of single-consumer nodes are inlined as subqueries into their consumer's statement
+   * (default DEFAULT_INLINE_DEPTH); 0 materialises every node in its own table.
+   */
+  inlineDepth?: number;
 }
+
+/** Measured on the conformance plans: DuckDB gains from inlining, PostgreSQL's planner does not. */
+export const DEFAULT_INLINE_DEPTH = { duckdb: 2, postgres: 0 } as const;
 
 /** Measured crossover of list_dot_product over join + GROUP BY for tile products (bench/sql_matmul.ts). */
 export const DEFAULT_LIST_DOT_MIN = 16;
@@ -219,7 +227,21 @@ export class SqlSession {
     plan.inputs();
     const tables = new Map<Node, string>();
     const dialect = this.engine.dialect;
-    for (const node of plan.nodes()) {
+    const nodes = plan.nodes();
+    // A node read by exactly one consumer (and not an output) becomes a subquery of its consumer's statement
+    // instead of a table of its own, up to `inlineDepth` nested levels: fewer statements, and the engine
+    // optimises the chain as one query.
+    const uses = new Map<Node, number>();
+    for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
+    for (const o of plan.outputs) uses.set(o, Infinity);
+    const maxDepth = this.options.inlineDepth ?? (process.env.RELML_SQL_INLINE ? Number(process.env.RELML_SQL_INLINE) : DEFAULT_INLINE_DEPTH[dialect.name]);
+    const inlined = new Map<Node, number>();
+    const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
+    const source = (x: Node, params: Params): string => {
+      if (!inlined.has(x)) return tables.get(x)!;
+      return `(${lowerNode(x, x.inputs.map((i) => source(i, params)), { params, dialect, listDotMin })})`;
+    };
+    for (const node of nodes) {
       const where = `${node.op} ${OPS[node.op].describe(node.attrs)} (node #${node.id})`;
       try {
         if (node.op === 'input') {
@@ -233,17 +255,20 @@ export class SqlSession {
         } else if (node.op === 'const') {
           tables.set(node, await this.load(node.attrs.value as Relation));
         } else {
+          const depth = 1 + Math.max(0, ...node.inputs.map((x) => inlined.get(x) ?? 0));
+          if (uses.get(node) === 1 && depth <= maxDepth) { inlined.set(node, depth); continue; }
           const params = new Params(dialect);
-          const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
-          const select = lowerNode(node, node.inputs.map((x) => tables.get(x)!), { params, dialect, listDotMin });
+          const select = lowerNode(node, node.inputs.map((x) => source(x, params)), { params, dialect, listDotMin });
           const table = await this.createTable(node.schema);
           await this.exec(`INSERT INTO ${table} ${select}`, params.values);
           tables.set(node, table);
         }
       } catch (e) {
-        if (e instanceof SqlError) throw new SqlError(dialect.name, `${where}: ${e.message}`, { ...e.details, node: node.id });
+        const inl = node.inputs.filter((x) => inlined.has(x)).map((x) => `#${x.id}`);
+        const at = inl.length ? `${where}, with inlined input(s) ${inl.join(', ')}` : where;
+        if (e instanceof SqlError) throw new SqlError(dialect.name, `${at}: ${e.message}`, { ...e.details, node: node.id });
         if (e instanceof RelmlError) throw e;
-        throw new SqlError(dialect.name, `${where}: ${(e as Error).message}`, { node: node.id });
+        throw new SqlError(dialect.name, `${at}: ${(e as Error).message}`, { node: node.id });
       }
     }
     return tables;

@@ -75,7 +75,7 @@ function lowerAggregate(ins: readonly Src[], groupBy: readonly number[], fn: Agg
   if (ins.length === 1 && groupBy.length === x.keys) return `SELECT ${selectList(keys, idx, 'u.v')} FROM ${x.from} AS u`;
   const agg = fn === 'sum' ? 'SUM' : fn === 'max' ? 'MAX' : fn === 'min' ? 'MIN' : null;
   if (!agg) throw new PlanError(`aggregate: unknown fn ${JSON.stringify(fn)}`);
-  const union = ins.map((s) => `SELECT ${cols} FROM ${s.from}`).join(' UNION ALL ');
+  const union = ins.map((s, j) => `SELECT ${cols} FROM ${s.from} AS s${j}`).join(' UNION ALL ');
   const group = [...keys, ...idx];
   return `SELECT ${selectList(keys, idx, `${agg}(u.v)`)} FROM (${union}) AS u${group.length ? ` GROUP BY ${group.join(', ')}` : ' HAVING COUNT(*) > 0'}`;
 }
