@@ -31,6 +31,11 @@ export function bindInput(node: Node, b: Binding | undefined, dtype: DType): Rel
   if (b === undefined) throw new BindingError(name, 'is not bound');
   const schema = { ...node.schema, dtype };
   if (b instanceof Relation) {
+    // A dense tensor relation under another tiling is re-tiled (the optimizer may choose input tilings).
+    if (!schemaEquals({ ...b.schema, dtype }, schema) && isDense(b.schema) && isDense(node.schema) && sameDims(denseShape(b.schema), denseShape(node.schema))) {
+      const d = b.toDense(dtype);
+      return Relation.fromDense(d.data, d.shape, { tile: tileSizes(node.schema), dtype, name });
+    }
     if (!schemaEquals({ ...b.schema, dtype }, schema)) throw new BindingError(name, `bound to a relation with schema ${schemaString(b.schema)}, the plan expects ${schemaString(node.schema)}`);
     if (b.schema.dtype === dtype) return b;
     const cast = new Relation(schema, name);
@@ -42,6 +47,8 @@ export function bindInput(node: Node, b: Binding | undefined, dtype: DType): Rel
   if (b.shape.length !== want.length || b.shape.some((d, i) => d !== want[i])) throw new BindingError(name, `bound to shape [${b.shape.join(',')}], the plan expects [${want.join(',')}]`);
   return Relation.fromDense(b.data, want, { tile: tileSizes(node.schema), dtype, name });
 }
+
+const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Finds the first NaN/Infinity in a relation and raises, naming `where`, the key and the element. */
 export function checkFinite(rel: Relation, where: string): void {

@@ -18,6 +18,8 @@ export interface StepCost {
   bytes: number;
   /** Bytes of this step's output held on the fullest site. */
   memory: number;
+  /** Kernel calls on the busiest site (each has a fixed cost, so many tiny tiles are not free). */
+  calls?: number;
 }
 
 export interface IAStep {
@@ -40,6 +42,8 @@ export interface IAPlan {
   readonly names: readonly string[];
   /** Optimizer passes that ran. */
   readonly passes: readonly string[];
+  /** The optimizer's predicted time in seconds (on DAGs, shared work is counted once per consumer). */
+  readonly predictedTime: number;
 }
 
 export function totals(p: IAPlan): { flops: number; bytesMoved: number; bytesLoaded: number; peakMemory: number } {

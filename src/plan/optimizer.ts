@@ -7,6 +7,7 @@
  *
  * Named passes, each can be switched off (the result must not change, only the cost):
  *  - reassociate:          re-orders trees of contractions by flops (reassociate.ts);
+ *  - tileSizes:            chooses the inputs' tilings by the same cost model (tiling.ts);
  *  - placement:            off = everything on site 0 (serial);
  *  - broadcastJoins:       off = joins only co-partitioned on a join key (or all on one site);
  *  - twoPhaseAggregation:  off = aggregations only over inputs already partitioned by a group-by key.
@@ -22,10 +23,11 @@ import { schemaString, tileShapeAt } from '../tra/schema.js';
 import { bytesPerSite, dtypeBytes, exchangeBytes, nodeFlops, relationBytes } from './cost.js';
 import { KEY_LIMIT, keyAnalysis } from './keys.js';
 import { reassociate } from './reassociate.js';
+import { chooseTiles } from './tiling.js';
 import type { ExchangeKind, IAPlan, IAStep, StepCost } from './ia.js';
 import { partitioned, placementString, REPLICATED, SINGLE, siteOf, type Placement } from './placement.js';
 
-export const PASSES = ['reassociate', 'placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
+export const PASSES = ['reassociate', 'tileSizes', 'placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
 export type PassName = (typeof PASSES)[number];
 
 export interface OptimizeOptions {
@@ -34,9 +36,10 @@ export interface OptimizeOptions {
   disable?: readonly PassName[];
   /** Bytes each site may hold for one step (its inputs and output); plans that cannot fit fail before running. */
   memoryBudget?: number;
-  /** Per-site kernel throughput and exchange bandwidth used to weigh flops against bytes. */
+  /** Per-site kernel throughput, exchange bandwidth and fixed cost of one kernel call, to weigh flops, bytes and tile counts. */
   flopRate?: number;
   byteRate?: number;
+  callOverhead?: number;
   /** Fraction of each input's key space present (sparse inputs), by input name; default 1. */
   density?: Readonly<Record<string, number>>;
   /** Testing: pick a random feasible choice everywhere instead of the cheapest (random placements). */
@@ -52,11 +55,16 @@ export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
   const S = opts.sites;
   if (!Number.isInteger(S) || S < 1) throw new PlanError(`optimize: sites must be a positive integer, got ${S}`);
   const on = (p: PassName) => !(opts.disable ?? []).includes(p);
-  const plan = on('reassociate') ? reassociate(input) : input;
+  let plan = on('reassociate') ? reassociate(input) : input;
+  if (on('tileSizes') && !opts.random) {
+    const inner: OptimizeOptions = { ...opts, disable: [...(opts.disable ?? []), 'reassociate', 'tileSizes'] };
+    plan = chooseTiles(plan, S, (p) => { try { return optimize(p, inner).predictedTime; } catch { return Infinity; } });
+  }
   const FLOPS = opts.flopRate ?? 2e10, BYTES = opts.byteRate ?? 2e9, budget = opts.memoryBudget ?? Infinity;
   const steps: IAStep[] = [];
   const density = (n: Node): number => (n.op === 'input' ? opts.density?.[n.attrs.name as string] ?? 1 : 1);
-  const time = (c: StepCost) => c.flops / FLOPS + c.bytes / BYTES;
+  const CALL = opts.callOverhead ?? 2e-5;
+  const time = (c: StepCost) => c.flops / FLOPS + c.bytes / BYTES + (c.calls ?? 0) * CALL;
   const keysOf = keyAnalysis(density);
   const maxPerSite = (n: Node, p: Placement) => Math.max(...bytesPerSite(n.schema, keysOf(n), p, S, density(n)));
   const share = (p: Placement) => (p.kind === 'partitioned' ? S : 1);
@@ -128,7 +136,8 @@ export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
     // A site holds the step's inputs and its output at once.
     const memory = maxPerSite(n, p) + n.inputs.reduce((s, x, i) => s + maxPerSite(x, ins[i]!.at), 0);
     if (!fits(n, memory)) return null;
-    const c: StepCost = { flops: (flopsOverride ?? nodeFlops(n)) / share(p), bytes: n.op === 'input' || n.op === 'const' ? loadBytes(n, p) : 0, memory };
+    const calls = n.op === 'join' || n.op === 'map' ? (keysOf(n)?.length ?? prodOf(n.schema.keys)) / share(p) : 0;
+    const c: StepCost = { flops: (flopsOverride ?? nodeFlops(n)) / share(p), bytes: n.op === 'input' || n.op === 'const' ? loadBytes(n, p) : 0, memory, calls };
     const cost = ins.reduce((s, x) => s + x!.cost, 0) + time(c);
     return { cost, at: p, make: () => addStep(`${n.id}|${placementString(p)}${extra.partial ? '|partial' : ''}`, { kind: 'local', node: n, inputs: ins.map((x) => x!.make()), placement: p, cost: c, ...extra }) };
   }
@@ -228,8 +237,8 @@ export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
     return min;
   });
   const outputs = chosen.map((c) => c.make());
-  const passes = PASSES.filter((p) => on(p) && (S > 1 || p === 'reassociate'));
-  return { sites: S, steps, outputs, names: plan.names, passes };
+  const passes = PASSES.filter((p) => on(p) && (S > 1 || p === 'reassociate' || p === 'tileSizes') && !(p === 'tileSizes' && opts.random));
+  return { sites: S, steps, outputs, names: plan.names, passes, predictedTime: chosen.reduce((t, c) => t + c.cost, 0) };
 }
 
 function allKeys(n: Node): number[][] {

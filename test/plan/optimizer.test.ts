@@ -11,12 +11,15 @@ import { placementString } from '../../src/plan/placement.js';
 import { reassociate } from '../../src/plan/reassociate.js';
 import { maxRelErr, randomData, rng } from '../helpers/dense.js';
 
+/** Placement tests state their tiling, so the tile-size pass is off for them (it has its own test). */
+const AT_TILING = { disable: ['tileSizes'] as const };
+
 const summary = (ia: IAPlan) => ia.steps.map((s) =>
   `${s.kind === 'exchange' ? s.exchange : `${s.partial ? 'partial ' : ''}${s.node.op}${s.node.op === 'input' ? ` ${String(s.node.attrs.name)}` : ''}`}[${placementString(s.placement)}]`).join(' | ');
 
 test('a matmul with one huge operand keeps the huge one partitioned and broadcasts the small one', () => {
   const X = input('X', [65536, 64], { tile: [4096, 64] }), W = input('W', [64, 64]);
-  const ia = optimize(toPlan(einsum('ik,kj->ij', X, W)), { sites: 2 });
+  const ia = optimize(toPlan(einsum('ik,kj->ij', X, W)), { sites: 2, ...AT_TILING });
   assert.equal(summary(ia), 'input X[part(0)] | input W[single] | broadcast[repl] | join[part(0)] | aggregate[part(0)]');
   const moved = ia.steps.filter((s) => s.kind === 'exchange').reduce((t, s) => t + s.cost.bytes, 0);
   assert.equal(moved, 64 * 64 * 4, 'only W (16 KiB) crosses sites');
@@ -24,7 +27,7 @@ test('a matmul with one huge operand keeps the huge one partitioned and broadcas
 
 test('a square matmul on 2 sites partitions on the output, with no exchange of the product', () => {
   const A = input('A', [1024, 1024], { tile: [256, 256] }), B = input('B', [1024, 1024], { tile: [256, 256] });
-  const ia = optimize(toPlan(einsum('ik,kj->ij', A, B)), { sites: 2 });
+  const ia = optimize(toPlan(einsum('ik,kj->ij', A, B)), { sites: 2, ...AT_TILING });
   const out = ia.outputs[0]!;
   assert.equal(out.kind, 'local');
   assert.equal(out.placement.kind, 'partitioned');
@@ -34,7 +37,7 @@ test('a square matmul on 2 sites partitions on the output, with no exchange of t
 
 test('a global sum aggregates partials on each site and gathers only the partials', () => {
   const A = input('A', [512, 512], { tile: [128, 128] });
-  const ia = optimize(toPlan(sum(A)), { sites: 2 });
+  const ia = optimize(toPlan(sum(A)), { sites: 2, ...AT_TILING });
   assert.match(summary(ia), /partial aggregate\[scattered\] \| gather\[single\] \| aggregate\[single\]$/);
   const gather = ia.steps.find((s) => s.exchange === 'gather')!;
   assert.equal(gather.cost.bytes, 4, 'one partial scalar moves');
@@ -77,7 +80,27 @@ test('a plan that cannot fit the memory budget fails before running, naming the 
 test('explain shows placements, exchanges and predicted flops, bytes and memory per site', () => {
   const A = input('A', [256, 256], { tile: [64, 64] });
   const text = explainIA(optimize(toPlan(einsum('ik,kj->ij', A, A)), { sites: 2 }));
-  assert.match(text, /^IA plan on 2 site\(s\); passes: reassociate, placement, broadcastJoins, twoPhaseAggregation/);
+  assert.match(text, /^IA plan on 2 site\(s\); passes: reassociate, tileSizes, placement, broadcastJoins, twoPhaseAggregation/);
   assert.match(text, /flops\/site [\d.]+[kMG]?/);
   assert.match(text, /predicted: flops [\d.]+[kMG]?, bytes moved [\d.]+[kMG]?B, bytes loaded [\d.]+[kMG]?B, peak memory\/site/);
+});
+
+test('the tile-size pass splits single-tile inputs so 2 sites can share a matmul, and leaves 1 site alone', async () => {
+  const { InprocExecutor } = await import('../../src/exec/inproc/index.js');
+  const { Relation } = await import('../../src/index.js');
+  const plan = toPlan(einsum('ik,kj->ij', input('A', [256, 128]), input('B', [128, 64])));
+  const two = optimize(plan, { sites: 2 }), one = optimize(plan, { sites: 1 });
+  const inputTiles = (ia: IAPlan) => ia.steps.filter((s) => s.node.op === 'input').map((s) => `${String(s.node.attrs.name)}:${s.node.schema.keys.join('x')}`).sort();
+  assert.deepEqual(inputTiles(one), ['A:1x1', 'B:1x1']);
+  assert.ok(two.steps.some((s) => s.node.op === 'join' && s.placement.kind === 'partitioned'), explainIA(two));
+  assert.ok(inputTiles(two).some((t) => t !== 'A:1x1' && t !== 'B:1x1'), `inputs re-tiled: ${inputTiles(two)}`);
+  // Same numbers, with dense data or with relations under the original tiling bound.
+  const r = rng(5);
+  const a = randomData(256 * 128, r), b = randomData(128 * 64, r);
+  const want = runSync(plan, { A: { shape: [256, 128], data: a }, B: { shape: [128, 64], data: b } }, { precision: 'float64' })[0]!.toDense().data;
+  const ex = new InprocExecutor({ sites: 2, backend: 'reference' });
+  try {
+    const got = (await ex.run(plan, { A: Relation.fromDense(a, [256, 128], { dtype: 'float64' }), B: { shape: [128, 64], data: b } }, { precision: 'float64' }))[0]!.toDense().data;
+    assert.ok(maxRelErr(got, want) < 1e-12);
+  } finally { await ex.close(); }
 });
