@@ -81,7 +81,7 @@ export class InprocExecutor implements Executor {
 
   /** One site: the calling thread evaluates every step; exchanges are no-ops. */
   private runHere(ia: IAPlan, bindings: Bindings, opts: RunOptions): Relation[] {
-    const { steps, outputs } = iaFromJSONCached(ia);
+    const { steps, outputs } = siteSteps(ia);
     const check = opts.checkFinite ?? true;
     const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check });
     const byId = new Map(steps.map((s) => [s.id, s]));
@@ -187,7 +187,7 @@ export class InprocExecutor implements Executor {
       for (let s = 0; s < S; s++) {
         const share = new Site({ site: s, sites: S, backend: REFERENCE, precision: opts.precision, checkFinite: false });
         share.load({ ...step, inputs: [], node: step.node }, rel);
-        loads[s]![step.id] = pack(share.values.get(step.id)![0]!.tuples(), true, transfers[s]!).wire;
+        loads[s]![step.id] = pack(share.values.get(step.id)![0]!.tuples(), transfers[s]!).wire;
       }
     }
     const runId = this.nextRun++;
@@ -216,8 +216,8 @@ export class InprocExecutor implements Executor {
 }
 
 const localCache = new WeakMap<IAPlan, ReturnType<typeof iaFromJSON>>();
-/** The one-site path uses the IA steps' own nodes (no JSON round trip). */
-function iaFromJSONCached(ia: IAPlan): ReturnType<typeof iaFromJSON> {
+/** The IA steps in the form sites run them; the one-site path uses the steps' own nodes (no JSON round trip). */
+function siteSteps(ia: IAPlan): ReturnType<typeof iaFromJSON> {
   let v = localCache.get(ia);
   if (!v) localCache.set(ia, (v = { steps: ia.steps.map((s) => ({ id: s.id, kind: s.kind, node: s.node, inputs: s.inputs.map((x) => x.id), placement: s.placement, partial: s.partial })), outputs: ia.outputs.map((s) => s.id) }));
   return v;

@@ -14,21 +14,17 @@ import type { SiteStep } from './wire.js';
 
 export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: boolean }
 
-/** Where a tuple of a relation placed `to` must be; -1 = every site. */
-export function destination(key: readonly number[], to: Placement, sites: number): number {
-  return siteOf(key, to, sites);
-}
-
 export class Site {
   /** Each step's local value: several parts after an exchange (one per sender), combined by the consumer. */
   readonly values = new Map<number, Relation[]>();
   constructor(readonly opts: SiteOptions) {}
 
-  private merged(stepId: number, schemaOf: SiteStep): Relation {
-    const parts = this.values.get(stepId);
-    if (!parts) throw new PlanError(`site ${this.opts.site}: step @${stepId} has no value`);
+  /** A step's parts as one relation (parts of a non-aggregate input never share keys). */
+  private merged(step: SiteStep): Relation {
+    const parts = this.values.get(step.id);
+    if (!parts) throw new PlanError(`site ${this.opts.site}: step @${step.id} has no value`);
     if (parts.length === 1) return parts[0]!;
-    const r = new Relation({ ...schemaOf.node.schema, dtype: this.dtype(schemaOf) }, parts[0]?.name);
+    const r = new Relation({ ...step.node.schema, dtype: this.dtype(step) }, parts[0]?.name);
     for (const p of parts) for (const t of p.tuples()) r.set(t.key, t.tile);
     return r;
   }
@@ -44,7 +40,7 @@ export class Site {
     // Aggregation takes the bag union of all parts (partials from several sites); others take one relation per input.
     const inputs = n.op === 'aggregate'
       ? step.inputs.flatMap((id) => this.values.get(id) ?? [])
-      : step.inputs.map((id) => this.merged(id, byId.get(id)!));
+      : step.inputs.map((id) => this.merged(byId.get(id)!));
     const out = evaluate(n, inputs, ctx);
     if (this.opts.checkFinite) checkFinite(out, `${ctx.name} (step @${step.id}, site ${this.opts.site})`);
     this.values.set(step.id, [out]);
@@ -57,7 +53,7 @@ export class Site {
     const keep: Tuple[] = [], send: Tuple[][] = Array.from({ length: sites }, () => []);
     const fromReplicated = from.kind === 'replicated';
     for (const part of src) for (const t of part.tuples()) {
-      const dest = destination(t.key, step.placement, sites);
+      const dest = siteOf(t.key, step.placement, sites);
       if (dest === -1) {
         keep.push(t);
         if (!fromReplicated) for (let s = 0; s < sites; s++) if (s !== site) send[s]!.push(t);
@@ -83,7 +79,7 @@ export class Site {
     const { site, sites } = this.opts;
     const mine = new Relation({ ...rel.schema, dtype: this.dtype(step) }, rel.name);
     for (const t of rel.tuples()) {
-      const d = destination(t.key, step.placement, sites);
+      const d = siteOf(t.key, step.placement, sites);
       if (d === -1 || d === site) mine.set(t.key, t.tile);
     }
     this.values.set(step.id, [mine]);

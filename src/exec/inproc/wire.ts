@@ -2,7 +2,7 @@
  * How IA plans and tiles cross thread boundaries: plans as JSON (plans are data), tiles as raw
  * ArrayBuffers in transfer lists (moved, not copied or JSON-encoded).
  */
-import type { IAPlan, IAStep } from '../../plan/ia.js';
+import type { IAPlan } from '../../plan/ia.js';
 import type { Placement } from '../../plan/placement.js';
 import { topoSort, type Node } from '../../tra/node.js';
 import { Plan, type PlanJSON } from '../../tra/plan.js';
@@ -36,16 +36,18 @@ export function iaFromJSON(j: IAJSON): { steps: SiteStep[]; outputs: number[] } 
 /** A tuple on the wire: key, tile shape and dtype, and the tile's own buffer. */
 export interface WireTuple { k: number[]; s: number[]; d: DType; b: ArrayBuffer }
 
-/** Packs tuples for postMessage. `copy` when the sender keeps them too; the buffers go in `transfer`. */
-export function pack(tuples: Iterable<Tuple>, copy: boolean, transfer: ArrayBuffer[]): { wire: WireTuple[]; bytes: number } {
+/**
+ * Packs tuples for postMessage: each tile is copied into a fresh buffer (tiles are shared between
+ * relations on a site, so the original must stay), which then moves in the transfer list without a
+ * second copy.
+ */
+export function pack(tuples: Iterable<Tuple>, transfer: ArrayBuffer[]): { wire: WireTuple[]; bytes: number } {
   const wire: WireTuple[] = [];
   let bytes = 0;
   for (const { key, tile } of tuples) {
-    const d = tile.data;
-    const own = !copy && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !transfer.includes(d.buffer as ArrayBuffer);
-    const b = own ? (d.buffer as ArrayBuffer) : (d.slice().buffer as ArrayBuffer);
+    const b = tile.data.slice().buffer as ArrayBuffer;
     transfer.push(b);
-    bytes += d.byteLength;
+    bytes += tile.data.byteLength;
     wire.push({ k: [...key], s: [...tile.shape], d: tile.dtype, b });
   }
   return { wire, bytes };
@@ -55,4 +57,3 @@ export function unpack(wire: readonly WireTuple[]): Tuple[] {
   return wire.map((w) => ({ key: w.k, tile: makeTile(w.s, w.d, w.d === 'float64' ? new Float64Array(w.b) : new Float32Array(w.b)) }));
 }
 
-export type StepRef = IAStep;

@@ -70,9 +70,7 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
       for (let s = 0; s < sites; s++) {
         if (s === site) continue;
         const transfer: ArrayBuffer[] = [];
-        // Tiles are shared between relations on a site (rekey, filter and map pass them along), so what is
-        // sent is copied into fresh buffers, which then move without a second copy.
-        const packed = pack(send[s]!, true, transfer);
+        const packed = pack(send[s]!, transfer);
         bytes += packed.bytes;
         peers[s]!.postMessage({ runId: msg.runId, step: step.id, from: site, tuples: packed.wire } satisfies PeerMessage, transfer);
       }
@@ -87,7 +85,7 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
       // A replicated output is reported once, by site 0.
       if (step.placement.kind === 'replicated' && site !== 0) { outputs[id] = []; continue; }
       const tuples: Tuple[] = (me.values.get(id) ?? []).flatMap((r) => [...r.tuples()]);
-      outputs[id] = pack(tuples, true, transfer).wire;
+      outputs[id] = pack(tuples, transfer).wire;
     }
     parentPort!.postMessage({ type: 'done', runId: msg.runId, site, outputs, sent } satisfies FromSite, transfer);
   } catch (e) {
