@@ -85,6 +85,7 @@ export class InprocExecutor implements Executor {
     const check = opts.checkFinite ?? true;
     const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check });
     const byId = new Map(steps.map((s) => [s.id, s]));
+    site.fuse(steps, outputs);
     for (const step of steps) {
       const n = step.node;
       if (step.kind === 'exchange') { site.values.set(step.id, site.values.get(step.inputs[0]!)!); continue; }

@@ -9,7 +9,7 @@ import { OPS } from '../../tra/ops/index.js';
 import { Relation, type Tuple } from '../../tra/relation.js';
 import type { DType } from '../../tile.js';
 import { checkFinite } from '../executor.js';
-import { REFERENCE_OPS } from '../reference/ops.js';
+import { joinAggregate, REFERENCE_OPS } from '../reference/ops.js';
 import type { SiteStep } from './wire.js';
 
 export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: boolean }
@@ -31,12 +31,35 @@ export class Site {
 
   dtype(step: SiteStep): DType { return this.opts.precision ?? step.node.schema.dtype; }
 
+  /** Joins whose only consumer is a local aggregation run fused with it (joinAggregate): join step -> aggregation step. */
+  private fused = new Map<number, number>();
+
+  /** Finds the join -> aggregation pairs to fuse in a plan's steps. */
+  fuse(steps: readonly SiteStep[], outputs: readonly number[]): void {
+    const users = new Map<number, SiteStep[]>();
+    for (const st of steps) for (const i of st.inputs) users.set(i, [...(users.get(i) ?? []), st]);
+    this.fused.clear();
+    for (const st of steps) {
+      const u = users.get(st.id) ?? [];
+      if (st.kind === 'local' && st.node.op === 'join' && !outputs.includes(st.id) && u.length === 1 &&
+        u[0]!.kind === 'local' && u[0]!.node.op === 'aggregate' && u[0]!.inputs.length === 1) this.fused.set(st.id, u[0]!.id);
+    }
+  }
+
   /** Evaluates a local step whose inputs (by step id) are already here. Input/const steps are loaded elsewhere. */
   runLocal(step: SiteStep, byId: ReadonlyMap<number, SiteStep>): void {
     const n = step.node;
     if (n.op === 'input' || n.op === 'const') throw new PlanError(`site ${this.opts.site}: ${n.op} steps are loaded, not run`);
-    const evaluate = REFERENCE_OPS[n.op];
+    if (this.fused.has(step.id)) return; // computed inside its aggregation
     const ctx = { dtype: this.dtype(step), backend: this.opts.backend, name: `${n.op} ${OPS[n.op].describe(n.attrs)}` };
+    const producer = n.op === 'aggregate' ? byId.get(step.inputs[0]!) : undefined;
+    if (producer && this.fused.get(producer.id) === step.id) {
+      const out = joinAggregate(producer.node, n, producer.inputs.map((id) => this.merged(byId.get(id)!)), ctx);
+      if (this.opts.checkFinite) checkFinite(out, `${ctx.name} (step @${step.id}, site ${this.opts.site})`);
+      this.values.set(step.id, [out]);
+      return;
+    }
+    const evaluate = REFERENCE_OPS[n.op];
     // Aggregation takes the bag union of all parts (partials from several sites); others take one relation per input.
     const inputs = n.op === 'aggregate'
       ? step.inputs.flatMap((id) => this.values.get(id) ?? [])

@@ -49,6 +49,7 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
   const plan = plans.get(msg.planId)!;
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const me = new Site({ site, sites, backend, precision: msg.precision, checkFinite: msg.checkFinite });
+  me.fuse(plan.steps, plan.outputs);
   const sent: Record<number, number> = {};
   let current: SiteStep | undefined;
   try {

@@ -20,44 +20,62 @@ type Evaluate = (node: Node, inputs: Relation[], ctx: EvalContext) => Relation;
 
 const out = (node: Node, ctx: EvalContext): Relation => new Relation({ ...node.schema, dtype: ctx.dtype }, ctx.name);
 
-function join(node: Node, [L, R]: Relation[], ctx: EvalContext): Relation {
+/** Hash join: calls `emit` with each matched pair's output key and kernel result. */
+function joinPairs(node: Node, L: Relation, R: Relation, ctx: EvalContext, emit: (key: number[], tile: Tile) => void): void {
   const on = node.attrs.on as JoinOn, kernel = node.attrs.kernel as KernelCall;
-  const free = R!.schema.keys.map((_, r) => r).filter((r) => !on.some(([, rr]) => rr === r));
+  const free = R.schema.keys.map((_, r) => r).filter((r) => !on.some(([, rr]) => rr === r));
   const index = new Map<string, { key: readonly number[]; tile: Tile }[]>();
-  for (const t of R!.tuples()) {
+  for (const t of R.tuples()) {
     const k = keyString(on.map(([, r]) => t.key[r]!));
     let bucket = index.get(k);
     if (!bucket) index.set(k, (bucket = []));
     bucket.push(t);
   }
-  const res = out(node, ctx);
-  for (const l of L!.tuples()) {
+  for (const l of L.tuples()) {
     for (const r of index.get(keyString(on.map(([lp]) => l.key[lp]!))) ?? []) {
-      const key = [...l.key, ...free.map((f) => r.key[f]!)];
-      res.set(key, applyKernel(ctx.backend, kernel, [l.tile, r.tile], ctx.dtype));
+      emit([...l.key, ...free.map((f) => r.key[f]!)], applyKernel(ctx.backend, kernel, [l.tile, r.tile], ctx.dtype));
     }
   }
+}
+
+function join(node: Node, [L, R]: Relation[], ctx: EvalContext): Relation {
+  const res = out(node, ctx);
+  joinPairs(node, L!, R!, ctx, (key, tile) => res.set(key, tile));
   return res;
 }
 
-function aggregate(node: Node, inputs: Relation[], ctx: EvalContext): Relation {
-  const groupBy = node.attrs.groupBy as number[], fn = node.attrs.fn as AggFn;
-  // A group's first tile is kept by reference and copied only when a second one must be combined into it.
-  const groups = new Map<string, { key: number[]; tile: Tile; owned: boolean }>();
-  for (const t of inputs.flatMap((R) => [...R.tuples()])) {
-    const key = groupBy.map((p) => t.key[p]!), ks = keyString(key);
-    const g = groups.get(ks);
-    if (!g) { groups.set(ks, { key, tile: t.tile, owned: false }); continue; }
-    if (!g.owned) { g.tile = makeTile(g.tile.shape, ctx.dtype, g.tile.data.slice()); g.owned = true; }
-    const a = g.tile.data, b = t.tile.data;
-    if (a.length !== b.length) throw new PlanError(`aggregate: tiles in group (${key}) have different shapes [${g.tile.shape}] and [${t.tile.shape}]`);
-    if (fn === 'sum') for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
-    else if (fn === 'max') for (let i = 0; i < a.length; i++) { if (b[i]! > a[i]! || Number.isNaN(b[i]!)) a[i] = b[i]!; }
+/** Combines tiles into groups; a group's first tile is kept by reference and copied only when a second one must be combined into it. */
+class Groups {
+  private readonly groups = new Map<string, { key: number[]; tile: Tile; owned: boolean }>();
+  constructor(private readonly groupBy: readonly number[], private readonly fn: AggFn, private readonly dtype: DType) {}
+  add(fullKey: readonly number[], tile: Tile): void {
+    const key = this.groupBy.map((p) => fullKey[p]!), ks = keyString(key);
+    const g = this.groups.get(ks);
+    if (!g) { this.groups.set(ks, { key, tile, owned: false }); return; }
+    if (!g.owned) { g.tile = makeTile(g.tile.shape, this.dtype, g.tile.data.slice()); g.owned = true; }
+    const a = g.tile.data, b = tile.data;
+    if (a.length !== b.length) throw new PlanError(`aggregate: tiles in group (${key}) have different shapes [${g.tile.shape}] and [${tile.shape}]`);
+    if (this.fn === 'sum') for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+    else if (this.fn === 'max') for (let i = 0; i < a.length; i++) { if (b[i]! > a[i]! || Number.isNaN(b[i]!)) a[i] = b[i]!; }
     else for (let i = 0; i < a.length; i++) { if (b[i]! < a[i]! || Number.isNaN(b[i]!)) a[i] = b[i]!; }
   }
-  const res = out(node, ctx);
-  for (const g of groups.values()) res.set(g.key, g.tile);
-  return res;
+  into(res: Relation): Relation { for (const g of this.groups.values()) res.set(g.key, g.tile); return res; }
+}
+
+function aggregate(node: Node, inputs: Relation[], ctx: EvalContext): Relation {
+  const groups = new Groups(node.attrs.groupBy as number[], node.attrs.fn as AggFn, ctx.dtype);
+  for (const R of inputs) for (const t of R.tuples()) groups.add(t.key, t.tile);
+  return groups.into(out(node, ctx));
+}
+
+/**
+ * aggregate(join(L, R)) in one pass: each pair's kernel result is combined into its group at once, so
+ * the join's output (one tile per contracted key) is never held in full. Same result as the two steps.
+ */
+export function joinAggregate(joinNode: Node, aggNode: Node, [L, R]: Relation[], ctx: EvalContext): Relation {
+  const groups = new Groups(aggNode.attrs.groupBy as number[], aggNode.attrs.fn as AggFn, ctx.dtype);
+  joinPairs(joinNode, L!, R!, ctx, (key, tile) => groups.add(key, tile));
+  return groups.into(out(aggNode, ctx));
 }
 
 function map(node: Node, [R]: Relation[], ctx: EvalContext): Relation {

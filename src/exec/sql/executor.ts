@@ -38,15 +38,17 @@ import { columnNames, lowerNode } from './lower.js';
 export class SqlTable {
   readonly table: string;
   readonly schema: string | undefined;
-  readonly keys: readonly string[];
-  readonly index: readonly string[];
+  /** Key columns; null stands for the constant 0 (a key dimension of bound 1). */
+  readonly keys: readonly (string | null)[];
+  /** Element-index columns; null stands for the constant 0 (a tile dimension of size 1). */
+  readonly index: readonly (string | null)[];
   /** The value column; undefined binds every row as 1 (an edge list, a mask, one-hot labels). */
   readonly value: string | undefined;
-  constructor(spec: { table: string; schema?: string; keys: readonly string[]; index?: readonly string[]; value?: string }) {
+  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string }) {
     this.table = checkIdentifier(spec.table);
     this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
-    this.keys = spec.keys.map(checkIdentifier);
-    this.index = (spec.index ?? []).map(checkIdentifier);
+    this.keys = spec.keys.map((c) => (c === null ? null : checkIdentifier(c)));
+    this.index = (spec.index ?? []).map((c) => (c === null ? null : checkIdentifier(c)));
     this.value = spec.value === undefined ? undefined : checkIdentifier(spec.value);
   }
   /** The quoted FROM target. */
@@ -204,8 +206,8 @@ export class SqlSession {
       throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key and ${t.index.length} index column(s), the plan expects ${s.keys.length} and ${s.tile.length} (${schemaString(s)})`);
     }
     const sel = [
-      ...t.keys.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS k${j}`),
-      ...(implicit ? s.tile.map((_, j) => `0 AS i${j}`) : t.index.map((c, j) => `CAST(${quoteIdent(c)} AS ${d.int}) AS i${j}`)),
+      ...t.keys.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS k${j}`),
+      ...(implicit ? s.tile.map((_, j) => `0 AS i${j}`) : t.index.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS i${j}`)),
       t.value === undefined ? `CAST(1 AS ${d.double}) AS v` : `CAST(${quoteIdent(t.value)} AS ${d.double}) AS v`,
     ].join(', ');
     const from = `(SELECT ${sel} FROM ${t.from})`;

@@ -68,8 +68,8 @@ async function updateParameter(s: SqlSession, param: SqlParameter, grad: string,
   const params = new Params(s.engine.dialect);
   const lrp = params.add(lr);
   const conds = [
-    ...p.keys.map((c, j) => `${p.from}.${quoteIdent(c)} = g.k${j}`),
-    ...(p.index.length ? p.index.map((c, j) => `${p.from}.${quoteIdent(c)} = g.i${j}`) : []),
+    ...p.keys.flatMap((c, j) => (c === null ? [] : [`${p.from}.${quoteIdent(c)} = g.k${j}`])),
+    ...p.index.flatMap((c, j) => (c === null ? [] : [`${p.from}.${quoteIdent(c)} = g.i${j}`])),
   ];
   if (p.index.length !== 0 && p.index.length !== rank) throw new PlanError(`parameter table ${p.from}: ${p.index.length} index column(s) for a tile of rank ${rank}`);
   const v = quoteIdent(p.value);
