@@ -23,7 +23,7 @@ import { MODELS, exampleShape, type ModelKind } from './models.js';
 import { evaluate, loadData, train } from './train.js';
 
 /** The defaults are the README's main job: `npm start` = `relml train` with these. */
-export const DEFAULTS = { model: 'mlp', epochs: 15, batchSize: 128, optimizer: 'sgd', lr: 0.05, momentum: 0.9, schedule: 'cosine', out: 'runs/fashion-mnist-mlp' } as const;
+export const DEFAULTS = { model: 'mlp', epochs: 24, batchSize: 128, optimizer: 'sgd', lr: 0.05, momentum: 0.9, schedule: 'cosine', out: 'runs/fashion-mnist-mlp' } as const;
 
 const DATA: Record<string, OptionSpec> = {
   'data-dir': { type: 'string', meta: 'DIR', help: `folder with the Fashion-MNIST IDX files (else $RELML_FASHION_MNIST_DIR, else ${FASHION_MNIST_DEFAULT_DIR})` },
