@@ -107,7 +107,8 @@ async function cmdTrain(argv: string[], out: Out, err: Out): Promise<number> {
     trainLimit: p['train-limit'] as number, testLimit: p['test-limit'] as number, checkpointEvery: p['checkpoint-every'] as number,
     maxSteps: p['max-steps'] as number,
   }, { stdout: out, stderr: err });
-  return r.stopped ? 3 : 0;
+  // Stopped by a signal (after checkpointing): the shell's convention, 128 + signal number.
+  return !r.stopped ? 0 : r.signal === 'SIGINT' ? 130 : r.signal === 'SIGTERM' ? 143 : 0;
 }
 
 async function cmdEvaluate(argv: string[], out: Out): Promise<number> {

@@ -41,7 +41,7 @@ export interface TrainOptions extends TrainConfig {
 
 export interface TrainIO { stderr: Sink; stdout: Sink }
 
-export interface TrainResult { history: EpochRecord[]; final: Evaluation; resumedFrom?: { epoch: number; batch: number; step: number }; stopped: boolean; out: string }
+export interface TrainResult { history: EpochRecord[]; final: Evaluation; resumedFrom?: { epoch: number; batch: number; step: number }; stopped: boolean; signal?: NodeJS.Signals; out: string }
 
 /** Loads the data set's two splits (train limited to the first `trainLimit` images, 0 = all). */
 export function loadData(dataset: string, dataDir: string | undefined, trainLimit: number, testLimit: number): { train: MnistSplit; test: MnistSplit } {
@@ -152,6 +152,8 @@ export async function train(opts: TrainOptions, io: TrainIO, executor?: Executor
         const now = performance.now();
         part.seconds += (now - t0) / 1000; t0 = now;
         st.partial = part;
+        // One-site steps complete as microtasks; yield to the event loop so a signal can be delivered.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (stopRequested || (opts.maxSteps && st.step >= opts.maxSteps)) { stopped = true; break; }
         if (opts.checkpointEvery > 0 && st.step % opts.checkpointEvery === 0 && st.batch < loader.numBatches) save();
       }
@@ -184,7 +186,7 @@ export async function train(opts: TrainOptions, io: TrainIO, executor?: Executor
       const secs = st.history.reduce((t, h) => t + h.seconds, 0);
       io.stdout.write(`test accuracy ${(final.accuracy * 100).toFixed(2)}% (loss ${final.loss.toFixed(4)}) after ${config.epochs} epochs, ${formatDuration(secs)} training; report in ${opts.out}\n`);
     }
-    return { history: st.history, final, resumedFrom, stopped, out: opts.out };
+    return { history: st.history, final, resumedFrom, stopped, signal: stopRequested, out: opts.out };
   } finally {
     process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal);
     if (ownExecutor) await (ex as InprocExecutor).close();

@@ -124,6 +124,27 @@ test('kill -9 mid-epoch and restart: the resumed run ends with the same paramete
   assert.deepEqual(hB.map((h: { trainLoss: number; testAccuracy: number }) => [h.trainLoss, h.testAccuracy]), hA.map((h: { trainLoss: number; testAccuracy: number }) => [h.trainLoss, h.testAccuracy]));
 });
 
+test('Ctrl-C (SIGINT) stops at a step boundary with a checkpoint, exit 130; the same command resumes', async () => {
+  const out = join(root, 'sigint');
+  const args = ['train', '--data-dir', data, '--out', out, '--epochs', '3', '--batch-size', '2', '--checkpoint-every', '0', '--test-limit', '10'];
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (/epoch 1\/3 +\d+% ([3-9]|\d\d+)\/120/.test(err) && !child.killed) child.kill('SIGINT');
+  });
+  assert.equal(await code, 130, err);
+  assert.match(err, /stopped at epoch 1, batch \d+\/120 .*on SIGINT/);
+  const md = decodeSafetensors(readFileSync(join(out, 'last.safetensors'))).metadata;
+  assert.equal(md.epoch, '0');
+  assert.ok(Number(md.batch) > 0 && Number(md.batch) < 120, `batch ${md.batch}`);
+  const again = relml([...args, '--max-steps', String(Number(md.step) + 5)]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`resuming .* at epoch 1, batch ${md.batch}/120`));
+  assert.equal(decodeSafetensors(readFileSync(join(out, 'last.safetensors'))).metadata.step, String(Number(md.step) + 5));
+});
+
 test('bad options: one line naming the option, exit 2', () => {
   const out = join(root, 'opts');
   assertBadInput(relml(small(out, ['--epochs', '-1'])), '--epochs', '-1');
