@@ -16,8 +16,14 @@ export type Bindings = Readonly<Record<string, Binding>>;
 export interface RunOptions {
   /** Compute every tile in this dtype (float64 for checking), whatever the plan says. */
   precision?: DType;
-  /** Raise NonFiniteError when an input or any operator's output holds NaN/Infinity (default true). */
-  checkFinite?: boolean;
+  /**
+   * NaN/Infinity checks, raising NonFiniteError with the operator, key and element:
+   * true (default) checks inputs, outputs, and every operator whose kernel can turn finite values into
+   * non-finite ones (log, sqrt, division, powers, exp: see `mayCreateNonFinite`), so a domain error is
+   * named where it happens and an overflow is caught at the latest at an output; 'all' checks every
+   * operator (the reference executor's default); false checks nothing.
+   */
+  checkFinite?: boolean | 'all';
 }
 
 export interface Executor {
@@ -69,3 +75,21 @@ function sumOf(d: TileData): number {
 // Separate monomorphic loops keep V8's element access fast.
 function sum32(d: Float32Array): number { let s = 0; for (let i = 0; i < d.length; i++) s += d[i]!; return s; }
 function sum64(d: Float64Array): number { let s = 0; for (let i = 0; i < d.length; i++) s += d[i]!; return s; }
+
+const RISKY_UNARY = new Set(['log', 'sqrt', 'recip', 'powScalar', 'exp']);
+const RISKY_BINARY = new Set(['div', 'pow']);
+
+/** Whether a node's kernel can produce NaN/Infinity from finite inputs (beyond float overflow in sums and products). */
+export function mayCreateNonFinite(node: Node): boolean {
+  const k = node.attrs.kernel as { name: string; attrs: Record<string, unknown> } | undefined;
+  if (!k) return false;
+  if (k.name === 'unary' || k.name === 'unaryGrad') return RISKY_UNARY.has(k.attrs.fn as string);
+  if (k.name === 'binary' || k.name === 'binaryPartial') return RISKY_BINARY.has(k.attrs.fn as string) || k.name === 'binaryPartial';
+  return false;
+}
+
+/** Whether a run with this checkFinite setting checks the output of `node` (`isOutput`: a plan output). */
+export function checksNode(setting: RunOptions['checkFinite'], node: Node, isOutput: boolean): boolean {
+  const s = setting ?? true;
+  return s === 'all' || (s === true && (isOutput || mayCreateNonFinite(node)));
+}

@@ -96,3 +96,16 @@ test('NaN in a bound input is refused before any site runs', async () => {
   const plan = new Plan([einsum('i,i->', input('v', [4]), input('v', [4])).node]);
   await assert.rejects(ex.run(plan, { v: { shape: [4], data: [1, NaN, 2, 3] } }), /input 'v': NaN at key \(0\), element 1/);
 });
+
+test('a kernel that leaves its domain (log of a negative) is named where it happens, on one site and on two', async () => {
+  const { log, add } = await import('../../src/index.js');
+  const x = input('x', [4, 4], { tile: [2, 2] });
+  const plan = new Plan([sum(add(log(x), 1)).node]);
+  const data = Array.from({ length: 16 }, (_, i) => (i === 9 ? -1 : i + 1));
+  for (const ex of [executors[0]!, executors[1]!]) {
+    await assert.rejects(ex.run(plan, { x: { shape: [4, 4], data } }), (e: unknown) => {
+      const err = e as { code?: string; message: string };
+      return (err.code === 'NON_FINITE' || err.code === 'SITE') && /map log/.test(err.message) && /NaN at key \(\d+,\d+\), element \d+/.test(err.message);
+    });
+  }
+});

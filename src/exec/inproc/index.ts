@@ -83,7 +83,7 @@ export class InprocExecutor implements Executor {
   private runHere(ia: IAPlan, bindings: Bindings, opts: RunOptions): Relation[] {
     const { steps, outputs } = siteSteps(ia);
     const check = opts.checkFinite ?? true;
-    const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check });
+    const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check, outputs });
     const byId = new Map(steps.map((s) => [s.id, s]));
     site.fuse(steps, outputs);
     for (const step of steps) {
@@ -91,7 +91,7 @@ export class InprocExecutor implements Executor {
       if (step.kind === 'exchange') { site.values.set(step.id, site.values.get(step.inputs[0]!)!); continue; }
       if (n.op === 'input') {
         const rel = bindInput(n, bindings[n.attrs.name as string], opts.precision ?? n.schema.dtype);
-        if (check) checkFinite(rel, `input '${String(n.attrs.name)}'`);
+        if (check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
         site.values.set(step.id, [rel]);
       } else if (n.op === 'const') site.load(step, n.attrs.value as Relation);
       else site.runLocal(step, byId);
@@ -184,7 +184,7 @@ export class InprocExecutor implements Executor {
     for (const step of ia.steps) {
       if (step.kind !== 'local' || step.node.op !== 'input') continue;
       const rel = bindInput(step.node, bindings[step.node.attrs.name as string], opts.precision ?? step.node.schema.dtype);
-      if (check) checkFinite(rel, `input '${String(step.node.attrs.name)}'`);
+      if (check !== false) checkFinite(rel, `input '${String(step.node.attrs.name)}'`);
       for (let s = 0; s < S; s++) {
         const share = new Site({ site: s, sites: S, backend: REFERENCE, precision: opts.precision, checkFinite: false });
         share.load({ ...step, inputs: [], node: step.node }, rel);

@@ -3,7 +3,7 @@ import type { IAJSON, WireTuple } from './wire.js';
 import type { DType } from '../../tile.js';
 
 export type ToSite =
-  | { type: 'run'; runId: number; planId: number; plan?: IAJSON; loads: Record<number, WireTuple[]>; precision?: DType; checkFinite: boolean; fault?: Fault }
+  | { type: 'run'; runId: number; planId: number; plan?: IAJSON; loads: Record<number, WireTuple[]>; precision?: DType; checkFinite: boolean | 'all'; fault?: Fault }
   | { type: 'stop' };
 
 export type FromSite =

@@ -8,11 +8,11 @@ import { siteOf, type Placement } from '../../plan/placement.js';
 import { OPS } from '../../tra/ops/index.js';
 import { Relation, type Tuple } from '../../tra/relation.js';
 import type { DType } from '../../tile.js';
-import { checkFinite } from '../executor.js';
+import { checkFinite, checksNode, type RunOptions } from '../executor.js';
 import { joinAggregate, REFERENCE_OPS } from '../reference/ops.js';
 import type { SiteStep } from './wire.js';
 
-export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: boolean }
+export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: RunOptions['checkFinite']; outputs?: readonly number[] }
 
 export class Site {
   /** Each step's local value: several parts after an exchange (one per sender), combined by the consumer. */
@@ -55,7 +55,7 @@ export class Site {
     const producer = n.op === 'aggregate' ? byId.get(step.inputs[0]!) : undefined;
     if (producer && this.fused.get(producer.id) === step.id) {
       const out = joinAggregate(producer.node, n, producer.inputs.map((id) => this.merged(byId.get(id)!)), ctx);
-      if (this.opts.checkFinite) checkFinite(out, `${ctx.name} (step @${step.id}, site ${this.opts.site})`);
+      this.check(step, out, ctx.name);
       this.values.set(step.id, [out]);
       return;
     }
@@ -65,8 +65,12 @@ export class Site {
       ? step.inputs.flatMap((id) => this.values.get(id) ?? [])
       : step.inputs.map((id) => this.merged(byId.get(id)!));
     const out = evaluate(n, inputs, ctx);
-    if (this.opts.checkFinite) checkFinite(out, `${ctx.name} (step @${step.id}, site ${this.opts.site})`);
+    this.check(step, out, ctx.name);
     this.values.set(step.id, [out]);
+  }
+
+  private check(step: SiteStep, out: Relation, name: string): void {
+    if (checksNode(this.opts.checkFinite, step.node, this.opts.outputs?.includes(step.id) ?? false)) checkFinite(out, `${name} (step @${step.id}, site ${this.opts.site})`);
   }
 
   /** Splits this site's part of the exchanged relation by destination: what stays and what goes where. */

@@ -48,7 +48,7 @@ async function run(msg: Extract<ToSite, { type: 'run' }>): Promise<void> {
   if (msg.plan) plans.set(msg.planId, iaFromJSON(msg.plan));
   const plan = plans.get(msg.planId)!;
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
-  const me = new Site({ site, sites, backend, precision: msg.precision, checkFinite: msg.checkFinite });
+  const me = new Site({ site, sites, backend, precision: msg.precision, checkFinite: msg.checkFinite, outputs: plan.outputs });
   me.fuse(plan.steps, plan.outputs);
   const sent: Record<number, number> = {};
   let current: SiteStep | undefined;

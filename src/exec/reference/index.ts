@@ -8,11 +8,12 @@ import type { Node } from '../../tra/node.js';
 import { OPS } from '../../tra/ops/index.js';
 import type { Plan } from '../../tra/plan.js';
 import { Relation } from '../../tra/relation.js';
-import { bindInput, checkFinite, type Bindings, type Executor, type RunOptions } from '../executor.js';
+import { bindInput, checkFinite, checksNode, type Bindings, type Executor, type RunOptions } from '../executor.js';
 import { REFERENCE_OPS } from './ops.js';
 
 export function runSync(plan: Plan, bindings: Bindings, opts: RunOptions = {}): Relation[] {
-  const check = opts.checkFinite ?? true;
+  // The reference executor checks every operator by default: it is where a NaN is hunted down.
+  const check = opts.checkFinite ?? 'all';
   const values = new Map<Node, Relation>();
   plan.inputs(); // validates that each input name has one schema
   for (const node of plan.nodes()) {
@@ -29,7 +30,7 @@ export function runSync(plan: Plan, bindings: Bindings, opts: RunOptions = {}): 
       const evaluate = REFERENCE_OPS[node.op];
       if (!evaluate) throw new PlanError(`reference executor has no rule for operator '${node.op}'`);
       rel = evaluate(node, node.inputs.map((x) => values.get(x)!), { dtype, backend: REFERENCE, name: `${node.op} ${OPS[node.op].describe(node.attrs)}` });
-      if (check) checkFinite(rel, where);
+      if (checksNode(check, node, plan.outputs.includes(node))) checkFinite(rel, where);
     }
     values.set(node, rel);
   }

@@ -13,6 +13,7 @@ export const DUCKDB_DIALECT: Dialect = {
   intDiv: (a, b) => `(${a}) // ${b}`,
   param: (n) => `CAST($${n} AS DOUBLE)`,
   createTemp: (table, columns) => `CREATE TEMP TABLE ${table} (${columns})`,
+  analyze: () => null,
 };
 
 export interface DuckDBOptions {
@@ -39,9 +40,10 @@ export class DuckDBEngine implements SqlEngine {
     }
   }
 
-  async exec(sql: string, params: readonly number[] = []): Promise<void> {
+  async exec(sql: string, params: readonly number[] = []): Promise<number> {
     try {
-      await this.conn.run(sql, params.length ? [...params] : undefined);
+      const res = await this.conn.run(sql, params.length ? [...params] : undefined);
+      return res.rowsChanged;
     } catch (e) {
       throw new SqlError('duckdb', (e as Error).message, { statement: sql });
     }

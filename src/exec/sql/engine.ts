@@ -16,6 +16,12 @@ export interface Dialect {
   param(n: number): string;
   /** SQL that creates a session-local table with these (already quoted) column definitions. */
   createTemp(table: string, columns: string): string;
+  /**
+   * Refresh planner statistics of a session-local table after it received this many rows, or null when
+   * the engine needs none. (PostgreSQL never analyses temporary tables by itself, and its join order on
+   * unanalysed tables can be catastrophic: nested loops over millions of rows.)
+   */
+  analyze(table: string, rows: number): string | null;
 }
 
 export interface ColumnData {
@@ -27,8 +33,8 @@ export interface ColumnData {
 
 export interface SqlEngine {
   readonly dialect: Dialect;
-  /** Runs one statement. */
-  exec(sql: string, params?: readonly number[]): Promise<void>;
+  /** Runs one statement; resolves to the number of rows it changed (-1 when the engine does not say). */
+  exec(sql: string, params?: readonly number[]): Promise<number>;
   /** Runs a query whose columns are all numeric; returns them column-wise. */
   query(sql: string, params?: readonly number[]): Promise<number[][]>;
   /** Appends rows, given column-wise, to a table (an already quoted name) created by this session. */

@@ -148,9 +148,15 @@ export class SqlSession {
   private tableCount = 0;
   constructor(readonly engine: SqlEngine, private readonly id: number, private readonly options: SqlExecutorOptions = {}) {}
 
-  async exec(sql: string, params: readonly number[] = []): Promise<void> {
+  async exec(sql: string, params: readonly number[] = []): Promise<number> {
     this.statements.push(sql);
-    await this.engine.exec(sql, params);
+    return this.engine.exec(sql, params);
+  }
+
+  /** Refreshes planner statistics of a table that just received `rows` rows, where the engine wants it. */
+  async analyze(table: string, rows: number): Promise<void> {
+    const sql = this.engine.dialect.analyze(table, rows);
+    if (sql) await this.exec(sql);
   }
 
   async query(sql: string, params: readonly number[] = []): Promise<number[][]> {
@@ -193,6 +199,7 @@ export class SqlSession {
     if (rows > 0) {
       this.statements.push(`-- append ${rows} row(s) to ${table}`);
       await this.engine.append(table, cols);
+      await this.analyze(table, rows);
     }
     return table;
   }
@@ -262,7 +269,7 @@ export class SqlSession {
           const params = new Params(dialect);
           const select = lowerNode(node, node.inputs.map((x) => source(x, params)), { params, dialect, listDotMin });
           const table = await this.createTable(node.schema);
-          await this.exec(`INSERT INTO ${table} ${select}`, params.values);
+          await this.analyze(table, await this.exec(`INSERT INTO ${table} ${select}`, params.values));
           tables.set(node, table);
         }
       } catch (e) {

@@ -99,6 +99,9 @@ function lowerRetile(node: Node, x: Src, ctx: Ctx): string {
   const grids = range(r).map((j) => `CROSS JOIN generate_series(0, ${sqlInt(outT[j]! - 1)}) AS e${j}(x)`).join(' ');
   const fits = range(r).map((j) => `t.k${j} * ${sqlInt(outT[j])} + e${j}.x < ${sqlInt(outShape[j])}`).join(' AND ');
   const full = `SELECT ${[...range(r).map((j) => `t.k${j} AS k${j}`), ...range(r).map((j) => `e${j}.x AS i${j}`)].join(', ')} FROM (${touched}) AS t ${grids} WHERE ${fits}`;
-  const on = range(r).flatMap((j) => [`f.k${j} = p.k${j}`, `f.i${j} = p.i${j}`]).join(' AND ');
-  return `SELECT ${selectList(kcols('f', r), icols('f', r), 'COALESCE(p.v, 0)')} FROM (${full}) AS f LEFT JOIN (${moved}) AS p ON ${on}`;
+  // Moved elements plus a zero for every element of every touched tile, summed: a hash aggregate, which
+  // both engines plan well (a LEFT JOIN against the generated grid sent PostgreSQL into nested loops).
+  const cols = [...range(r).map((j) => `k${j}`), ...range(r).map((j) => `i${j}`)];
+  const union = `SELECT ${cols.join(', ')}, v FROM (${moved}) AS m UNION ALL SELECT ${cols.join(', ')}, 0 AS v FROM (${full}) AS z`;
+  return `SELECT ${selectList(kcols('u', r), icols('u', r), 'SUM(u.v)')} FROM (${union}) AS u GROUP BY ${cols.map((c) => `u.${c}`).join(', ')}`;
 }

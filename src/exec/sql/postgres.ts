@@ -14,11 +14,14 @@ export const POSTGRES_DIALECT: Dialect = {
   intDiv: (a, b) => `(${a}) / ${b}`,
   param: (n) => `CAST($${n} AS DOUBLE PRECISION)`,
   createTemp: (table, columns) => `CREATE TEMP TABLE ${table} (${columns})`,
+  analyze: (table, rows) => (rows >= ANALYZE_MIN_ROWS ? `ANALYZE ${table}` : null),
 };
 
 export type PostgresOptions = string | pg.ClientConfig;
 
 const BATCH = 50_000;
+/** Temporary tables with at least this many rows get ANALYZE (see Dialect.analyze). */
+export const ANALYZE_MIN_ROWS = 1000;
 
 export class PostgresEngine implements SqlEngine {
   readonly dialect = POSTGRES_DIALECT;
@@ -35,9 +38,10 @@ export class PostgresEngine implements SqlEngine {
     return new PostgresEngine(client);
   }
 
-  async exec(sql: string, params: readonly number[] = []): Promise<void> {
+  async exec(sql: string, params: readonly number[] = []): Promise<number> {
     try {
-      await this.client.query(sql, params.length ? [...params] : undefined);
+      const res = await this.client.query(sql, params.length ? [...params] : undefined);
+      return res.rowCount ?? -1;
     } catch (e) {
       throw new SqlError('postgres', (e as Error).message, { statement: sql });
     }
