@@ -28,7 +28,7 @@ import { allocData, makeTile, sizeOf, stridesOf, type DType } from '../../tile.j
 import { bindInput, checkFinite, type Binding, type Executor, type RunOptions } from '../executor.js';
 import { Params, type ColumnData, type SqlEngine } from './engine.js';
 import { checkIdentifier, internalIdent, quoteIdent, quoteTable, sqlInt } from './ident.js';
-import { columnNames, lowerNode } from './lower.js';
+import { columnNames, fusableJoin, lowerFused, lowerNode } from './lower.js';
 
 /**
  * An existing table bound to a plan input, in the scalar representation: one row per element, with the
@@ -75,6 +75,8 @@ export interface SqlExecutorOptions {
    * (default DEFAULT_INLINE_DEPTH); 0 materialises every node in its own table.
    */
   inlineDepth?: number;
+  /** Fuse a sum aggregation with the einsum join it alone reads into one GROUP BY (default true). */
+  fuse?: boolean;
 }
 
 /** Measured on the conformance plans: DuckDB gains from inlining, PostgreSQL's planner does not. */
@@ -246,10 +248,20 @@ export class SqlSession {
     const maxDepth = this.options.inlineDepth ?? (process.env.RELML_SQL_INLINE ? Number(process.env.RELML_SQL_INLINE) : DEFAULT_INLINE_DEPTH[dialect.name]);
     const inlined = new Map<Node, number>();
     const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
-    const source = (x: Node, params: Params): string => {
-      if (!inlined.has(x)) return tables.get(x)!;
-      return `(${lowerNode(x, x.inputs.map((i) => source(i, params)), { params, dialect, listDotMin })})`;
+    // A sum aggregation of an einsum join read only by it is computed in one GROUP BY (fusedInto).
+    const fused = new Set<Node>();
+    const lower = (x: Node, params: Params): string => {
+      const ctx = { params, dialect, listDotMin };
+      const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
+      return j ? lowerFused(x, j, j.inputs.map((i) => source(i, params)), ctx) : lowerNode(x, x.inputs.map((i) => source(i, params)), ctx);
     };
+    const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
+    if (this.options.fuse ?? true) {
+      for (const n of nodes) {
+        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin });
+        if (j && uses.get(j) === 1) fused.add(j);
+      }
+    }
     for (const node of nodes) {
       const where = `${node.op} ${OPS[node.op].describe(node.attrs)} (node #${node.id})`;
       try {
@@ -264,10 +276,12 @@ export class SqlSession {
         } else if (node.op === 'const') {
           tables.set(node, await this.load(node.attrs.value as Relation));
         } else {
-          const depth = 1 + Math.max(0, ...node.inputs.map((x) => inlined.get(x) ?? 0));
+          if (fused.has(node)) continue; // computed inside its aggregation's statement
+          const reads = node.inputs.flatMap((x) => (fused.has(x) ? x.inputs : [x]));
+          const depth = 1 + Math.max(0, ...reads.map((x) => inlined.get(x) ?? 0));
           if (uses.get(node) === 1 && depth <= maxDepth) { inlined.set(node, depth); continue; }
           const params = new Params(dialect);
-          const select = lowerNode(node, node.inputs.map((x) => source(x, params)), { params, dialect, listDotMin });
+          const select = lower(node, params);
           const table = await this.createTable(node.schema);
           await this.analyze(table, await this.exec(`INSERT INTO ${table} ${select}`, params.values));
           tables.set(node, table);

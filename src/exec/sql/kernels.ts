@@ -204,8 +204,9 @@ export function lowerMap(call: KernelCall, x: Src, ctx: Ctx): string {
  * SELECT computing join(L, R; on, call): the output key is L's key then R's unjoined key columns; the
  * kernel decides which element indices must agree (ON), the output indices, and the value.
  */
-export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx): string {
+export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx, sumGroupBy?: readonly number[]): string {
   const a = call.attrs;
+  if (sumGroupBy && call.name !== 'einsum') throw new KernelError(call.name, 'only einsum joins fuse with a sum aggregation');
   const li = icols('l', L.sizes.length), ri = icols('r', R.sizes.length);
   const joined = new Set(on.map(([, r]) => r));
   const keys = [...kcols('l', L.keys), ...range(R.keys).filter((r) => !joined.has(r)).map((r) => `r.k${r}`)];
@@ -224,6 +225,12 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
         ...[...new Set(A)].filter((c) => B.includes(c)).map((c) => `${fa(c)} = ${fb(c)}`),
       ];
       const outIdx = [...output].map((c) => (A.includes(c) ? fa(c) : fb(c)));
+      if (sumGroupBy) {
+        // join + sum aggregation fused: one GROUP BY over the kept keys sums over the contracted letters
+        // and the dropped key dims at once, without materialising the per-key-pair products.
+        const kept = sumGroupBy.map((p) => keys[p]!);
+        return `SELECT ${selectList(kept, outIdx, 'SUM(l.v * r.v)')} FROM ${from(conds)}${groupClause([...kept, ...outIdx])}`;
+      }
       const summed = [...new Set(A + B)].some((c) => !output.includes(c));
       const dot = listDot(A, B, output, L, R, keys, keyConds, ctx);
       if (dot) return dot;
@@ -318,4 +325,20 @@ function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly
   const outIdx = [...O].map((c) => (A.includes(c) ? `l.l_${A.indexOf(c)}` : `r.r_${B.indexOf(c)}`));
   const conds = [...keyConds, ...batch];
   return `SELECT ${selectList(keys, outIdx, 'list_dot_product(l.vec, r.vec)')} FROM ${side(L, A, 'l')} AS l JOIN ${side(R, B, 'r')} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
+}
+
+/**
+ * Whether aggregate(sum)(join(einsum)) should run as one fused GROUP BY: yes for two-operand einsum
+ * joins, unless the join itself would take the list_dot_product path (dense tiles: keep the vector
+ * products and aggregate their results).
+ */
+export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx): boolean {
+  if (call.name !== 'einsum') return false;
+  const { inputs, output } = parseTileSpec(call.attrs.spec as string);
+  if (inputs.length !== 2) return false;
+  const [A, B] = inputs as [string, string];
+  if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return true;
+  const K = [...new Set(A)].filter((c) => B.includes(c) && !output.includes(c));
+  const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
+  return K.length === 0 || kSize < ctx.listDotMin;
 }

@@ -18,7 +18,7 @@ import { concatOffsets } from '../../tra/ops/concat.js';
 import type { KeyAtom } from '../../tra/ops/filter.js';
 import type { JoinOn } from '../../tra/ops/join.js';
 import { denseShape, tileSizes, type Schema } from '../../tra/schema.js';
-import { icols, kcols, lowerJoin, lowerMap, selectList, type Ctx, type Src } from './kernels.js';
+import { fusesWithSum, icols, kcols, lowerJoin, lowerMap, selectList, type Ctx, type Src } from './kernels.js';
 import { sqlInt } from './ident.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -33,6 +33,23 @@ export function columnNames(schema: Schema): string[] {
 }
 
 const CMP: Record<string, string> = { '==': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+
+/**
+ * If `node` is a sum aggregation of one einsum join that may be fused into it, that join (the caller
+ * then passes the join's inputs' sources to `lowerFused` instead of materialising the join).
+ */
+export function fusableJoin(node: Node, ctx: Ctx): Node | null {
+  if (node.op !== 'aggregate' || node.attrs.fn !== 'sum' || node.inputs.length !== 1) return null;
+  const j = node.inputs[0]!;
+  if (j.op !== 'join') return null;
+  return fusesWithSum(j.attrs.kernel as KernelCall, srcOf('', j.inputs[0]!.schema), ctx) ? j : null;
+}
+
+/** aggregate(sum, groupBy)(join(L, R)) as one SELECT over the join's inputs. */
+export function lowerFused(node: Node, join: Node, joinInputs: readonly string[], ctx: Ctx): string {
+  const [L, R] = join.inputs.map((n, j) => srcOf(joinInputs[j]!, n.schema));
+  return lowerJoin(join.attrs.kernel as KernelCall, L!, R!, join.attrs.on as JoinOn, ctx, node.attrs.groupBy as number[]);
+}
 
 /** The SELECT computing `node` from its inputs' FROM-able sources (quoted tables). */
 export function lowerNode(node: Node, inputs: readonly string[], ctx: Ctx): string {
