@@ -6,6 +6,7 @@
  * consumers is costed once per consumer (an over-estimate) but built once per placement it is needed in.
  *
  * Named passes, each can be switched off (the result must not change, only the cost):
+ *  - cse:                  merges nodes computing the same thing (cse.ts);
  *  - reassociate:          re-orders trees of contractions by flops (reassociate.ts);
  *  - tileSizes:            chooses the inputs' tilings by the same cost model (tiling.ts);
  *  - placement:            off = everything on site 0 (serial);
@@ -22,12 +23,13 @@ import { forEachKey } from '../tra/relation.js';
 import { schemaString, tileShapeAt } from '../tra/schema.js';
 import { bytesPerSite, dtypeBytes, exchangeBytes, nodeFlops, relationBytes } from './cost.js';
 import { KEY_LIMIT, keyAnalysis } from './keys.js';
+import { cse } from './cse.js';
 import { reassociate } from './reassociate.js';
 import { chooseTiles } from './tiling.js';
 import type { ExchangeKind, IAPlan, IAStep, StepCost } from './ia.js';
 import { partitioned, placementString, REPLICATED, SINGLE, siteOf, type Placement } from './placement.js';
 
-export const PASSES = ['reassociate', 'tileSizes', 'placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
+export const PASSES = ['cse', 'reassociate', 'tileSizes', 'placement', 'broadcastJoins', 'twoPhaseAggregation'] as const;
 export type PassName = (typeof PASSES)[number];
 
 export interface OptimizeOptions {
@@ -55,9 +57,10 @@ export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
   const S = opts.sites;
   if (!Number.isInteger(S) || S < 1) throw new PlanError(`optimize: sites must be a positive integer, got ${S}`);
   const on = (p: PassName) => !(opts.disable ?? []).includes(p);
-  let plan = on('reassociate') ? reassociate(input) : input;
+  let plan = on('cse') ? cse(input) : input;
+  if (on('reassociate')) plan = reassociate(plan);
   if (on('tileSizes') && !opts.random) {
-    const inner: OptimizeOptions = { ...opts, disable: [...(opts.disable ?? []), 'reassociate', 'tileSizes'] };
+    const inner: OptimizeOptions = { ...opts, disable: [...(opts.disable ?? []), 'cse', 'reassociate', 'tileSizes'] };
     plan = chooseTiles(plan, S, (p) => { try { return optimize(p, inner).predictedTime; } catch { return Infinity; } });
   }
   const FLOPS = opts.flopRate ?? 2e10, BYTES = opts.byteRate ?? 2e9, budget = opts.memoryBudget ?? Infinity;
@@ -237,7 +240,8 @@ export function optimize(input: Plan, opts: OptimizeOptions): IAPlan {
     return min;
   });
   const outputs = chosen.map((c) => c.make());
-  const passes = PASSES.filter((p) => on(p) && (S > 1 || p === 'reassociate' || p === 'tileSizes') && !(p === 'tileSizes' && opts.random));
+  const everywhere: readonly PassName[] = ['cse', 'reassociate', 'tileSizes'];
+  const passes = PASSES.filter((p) => on(p) && (S > 1 || everywhere.includes(p)) && !(p === 'tileSizes' && opts.random));
   return { sites: S, steps, outputs, names: plan.names, passes, predictedTime: chosen.reduce((t, c) => t + c.cost, 0) };
 }
 

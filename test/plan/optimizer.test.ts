@@ -80,7 +80,7 @@ test('a plan that cannot fit the memory budget fails before running, naming the 
 test('explain shows placements, exchanges and predicted flops, bytes and memory per site', () => {
   const A = input('A', [256, 256], { tile: [64, 64] });
   const text = explainIA(optimize(toPlan(einsum('ik,kj->ij', A, A)), { sites: 2 }));
-  assert.match(text, /^IA plan on 2 site\(s\); passes: reassociate, tileSizes, placement, broadcastJoins, twoPhaseAggregation/);
+  assert.match(text, /^IA plan on 2 site\(s\); passes: cse, reassociate, tileSizes, placement, broadcastJoins, twoPhaseAggregation/);
   assert.match(text, /flops\/site [\d.]+[kMG]?/);
   assert.match(text, /predicted: flops [\d.]+[kMG]?, bytes moved [\d.]+[kMG]?B, bytes loaded [\d.]+[kMG]?B, peak memory\/site/);
 });
@@ -103,4 +103,19 @@ test('the tile-size pass splits single-tile inputs so 2 sites can share a matmul
     const got = (await ex.run(plan, { A: Relation.fromDense(a, [256, 128], { dtype: 'float64' }), B: { shape: [128, 64], data: b } }, { precision: 'float64' }))[0]!.toDense().data;
     assert.ok(maxRelErr(got, want) < 1e-12);
   } finally { await ex.close(); }
+});
+
+test('common subexpressions are computed once: the same einsum written twice is one join', async () => {
+  const A = input('A', [64, 64], { tile: [32, 32] }), B = input('B', [64, 64], { tile: [32, 32] });
+  const plan = toPlan({ C: einsum('ik,kj->ij', A, B), s: sum(einsum('ik,kj->ij', A, B)) });
+  const joins = (ia: IAPlan) => ia.steps.filter((st) => st.node.op === 'join').length;
+  assert.equal(joins(optimize(plan, { sites: 1, disable: ['cse'] })), 2);
+  assert.equal(joins(optimize(plan, { sites: 1 })), 1);
+  const r = rng(2);
+  const binds = { A: { shape: [64, 64], data: randomData(4096, r) }, B: { shape: [64, 64], data: randomData(4096, r) } };
+  const { InprocExecutor } = await import('../../src/exec/inproc/index.js');
+  const ex = new InprocExecutor({ sites: 1, backend: 'reference' });
+  const want = runSync(plan, binds).map((x) => x.toDense().data);
+  const got = (await ex.run(plan, binds)).map((x) => x.toDense().data);
+  got.forEach((g, i) => assert.ok(maxRelErr(g, want[i]!) < 1e-6));
 });
