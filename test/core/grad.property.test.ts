@@ -4,7 +4,6 @@
  * by several consumers) over randomly tiled float64 tensors. Every gradient must match central finite
  * differences to a relative error under 1e-6.
  */
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { randomData, rng, size } from '../helpers/dense.js';
