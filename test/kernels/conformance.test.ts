@@ -9,10 +9,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelError } from '../../src/errors.js';
 import { BINARY_FNS, UNARY_FNS, type BinaryFn, type UnaryFn } from '../../src/kernels/fns.js';
-import { ORT, ORT_STATUS, ortStats } from '../../src/kernels/ort/index.js';
+import { ORT, ORT_STATUS, ortStats, setOrtSmallWork } from '../../src/kernels/ort/index.js';
 import { REFERENCE } from '../../src/kernels/reference/index.js';
 import { applyKernel, backendNames, hasKernelImpl, type KernelCall } from '../../src/kernels/registry.js';
 import { makeTile, type DType, type Tile } from '../../src/tile.js';
+
+// Every call must reach ORT here, however small (production routes tiny calls to the reference kernels).
+setOrtSmallWork(0);
 
 const SEED = Number(process.env.RELML_SEED ?? 20240611);
 
@@ -268,3 +271,17 @@ for (const backend of others) {
     });
   });
 }
+
+test('tiny calls on the ort backend run the reference kernel (a fixed ORT call cost would dominate)', () => {
+  if (!ORT_STATUS.ok) return;
+  setOrtSmallWork(4096);
+  try {
+    const a = makeTile([4, 4], 'float32', Float32Array.from({ length: 16 }, (_, i) => i)), b = makeTile([4, 4], 'float32', Float32Array.from({ length: 16 }, (_, i) => 16 - i));
+    const before = ortStats();
+    const got = applyKernel(ORT, { name: 'einsum', attrs: { spec: 'ik,kj->ij' } }, [a, b], 'float32');
+    const after = ortStats();
+    assert.equal(after.small - before.small, 1);
+    assert.equal(after.calls, before.calls);
+    assert.deepEqual(Array.from(got.data), Array.from(applyKernel(REFERENCE, { name: 'einsum', attrs: { spec: 'ik,kj->ij' } }, [a, b], 'float32').data));
+  } finally { setOrtSmallWork(0); }
+});

@@ -15,6 +15,7 @@ import { allocData, makeTile, type DType, type Tile } from '../../tile.js';
 import { REFERENCE } from '../reference/index.js';
 import { hasKernelImpl, kernelImpl, kernelNames, registerKernelImpl, type KernelImpl } from '../registry.js';
 import { lowerCall, scalarInputs } from './lower.js';
+import { parseTileSpec } from '../tile_spec.js';
 import { MAX_THREADS, OrtSession, ortAvailable } from './session.js';
 
 export const ORT = 'ort';
@@ -35,10 +36,10 @@ const CACHE_LIMIT = 512;
 /** OrtSession, or null: this signature runs on the reference backend. */
 const cache = new Map<string, OrtSession | null>();
 const fallbackReasons = new Map<string, string>();
-const stats = { calls: 0, fallbacks: 0, compiles: 0 };
+const stats = { calls: 0, fallbacks: 0, compiles: 0, small: 0 };
 
 /** Counters and the reasons for per-signature fallbacks, for tests and tuning. */
-export function ortStats(): { calls: number; fallbacks: number; compiles: number; cached: number; fallbackReasons: ReadonlyMap<string, string> } {
+export function ortStats(): { calls: number; fallbacks: number; compiles: number; small: number; cached: number; fallbackReasons: ReadonlyMap<string, string> } {
   return { ...stats, cached: cache.size, fallbackReasons };
 }
 
@@ -69,9 +70,27 @@ function compile(key: string, name: string, attrs: Readonly<Record<string, unkno
   }
 }
 
+/**
+ * Below this much work (multiply-adds for einsum, elements otherwise) a call runs on the reference kernel:
+ * measured here, an ORT call costs 20-40 us whatever its size, which the reference beats up to about
+ * 16x16x16 matmuls and 64x64 elementwise tiles.
+ */
+let smallWork = Number(process.env.RELML_ORT_SMALL_WORK ?? 4096);
+
+/** Sets the small-call threshold (0 sends every call to ORT, as the conformance tests do). */
+export function setOrtSmallWork(n: number): void { smallWork = n; }
+
+function work(name: string, attrs: Readonly<Record<string, unknown>>, inputs: readonly Tile[], outShape: readonly number[]): number {
+  if (name !== 'einsum') return Math.max(outShape.reduce((p, d) => p * d, 1), ...inputs.map((t) => t.data.length));
+  const sizes = new Map<string, number>();
+  parseTileSpec(attrs.spec as string).inputs.forEach((ls, i) => [...ls].forEach((c, d) => sizes.set(c, inputs[i]!.shape[d]!)));
+  return [...sizes.values()].reduce((p, d) => p * d, 1);
+}
+
 function ortImpl(name: string): KernelImpl {
   const reference = kernelImpl(REFERENCE, name);
   return (inputs, attrs, outShape, dtype) => {
+    if (smallWork > 0 && work(name, attrs, inputs, outShape) < smallWork) { stats.small++; return reference(inputs, attrs, outShape, dtype); }
     stats.calls++;
     const key = signature(name, attrs, inputs, dtype);
     let session = cache.get(key);
