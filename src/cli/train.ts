@@ -123,7 +123,8 @@ export async function train(opts: TrainOptions, io: TrainIO, executor?: Executor
   const totalSteps = config.epochs * loader.numBatches;
   const lrAt = config.schedule === 'cosine' ? cosineLR(config.lr, totalSteps) : () => config.lr;
   const err = io.stderr;
-  if (resumedFrom) err.write(`relml: resuming ${lastPath} at epoch ${resumedFrom.epoch + 1}, batch ${resumedFrom.batch}/${loader.numBatches} (step ${resumedFrom.step})\n`);
+  if (resumedFrom && resumedFrom.epoch >= config.epochs) err.write(`relml: ${lastPath} already holds all ${resumedFrom.epoch} epochs; evaluating it and rewriting the report (pass another --out, or remove this one, to train again)\n`);
+  else if (resumedFrom) err.write(`relml: resuming ${lastPath} at epoch ${resumedFrom.epoch + 1}, batch ${resumedFrom.batch}/${loader.numBatches} (step ${resumedFrom.step})\n`);
   err.write(`relml: ${config.model} on ${config.dataset} (${data.train.n} train / ${data.test.n} test images), ${config.optimizer} lr ${config.lr}${config.schedule === 'cosine' ? ' cosine' : ''}, batch ${config.batchSize}, ${config.epochs} epochs, executor ${ex.name}${ex instanceof InprocExecutor ? ` [${ex.backend}]` : ''}, out ${opts.out}\n`);
 
   // A signal stops at the next step boundary with a checkpoint; a second one exits at once.
