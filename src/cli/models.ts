@@ -14,8 +14,8 @@ export function exampleShape(kind: ModelKind): number[] {
 
 /**
  * mlp: 784-256-10 with ReLU. cnn: conv 1->16 3x3, ReLU, max-pool 2, conv 16->32 3x3, ReLU, max-pool 2,
- * linear 32·5·5 -> 10. Layouts follow PyTorch, initialisers are PyTorch's default (Kaiming uniform, a=sqrt(5),
- * i.e. gain 1 on fan-in), biases start at zero.
+ * linear 32·5·5 -> 10. Layouts follow PyTorch. Weights are Kaiming-uniform with gain 1 (bound √3/√fan_in;
+ * PyTorch's default bound is 1/√fan_in), biases start at zero.
  */
 export function buildModel(kind: ModelKind, seed: number): Module {
   const s = (i: number) => deriveSeed(seed, 1000 + i);
