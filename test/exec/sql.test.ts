@@ -4,7 +4,9 @@
  * (max |a-b| / max(1,|b|) < 1e-9, same tuple keys). PostgreSQL is reached over TCP at RELML_PG_URL
  * (default postgres://relml:relml@127.0.0.1:5432/relml_test, which .ci/postgres.sh sets up; see test/helpers/sql.ts); its tests
  * skip with a message only when no server is reachable, unless RELML_REQUIRE_PG=1 (as in CI).
- * 'duckdb-lists' forces the dense tile product (list_dot_product) wherever a join's einsum allows it.
+ * 'duckdb-lists' forces the dense tile product (list_dot_product) wherever a join's einsum allows it, and
+ * the key contraction (keyDot: sums over joined key dimensions as dot products of zero-filled vectors)
+ * wherever a fused join + sum allows it.
  */
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -46,7 +48,7 @@ for (const engine of CONFIGS) {
     let ex: SqlExecutor | undefined;
     let skip: string | undefined;
     before(async () => {
-      const got = engine === 'duckdb-lists' ? await duckdbExecutor({ listDotMin: 1 }) : await openEngine(engine);
+      const got = engine === 'duckdb-lists' ? await duckdbExecutor({ listDotMin: 1, keyDotMinTile: 1 }) : await openEngine(engine);
       if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); } else ex = got;
     });
     after(async () => { await ex?.close(); });
@@ -79,3 +81,27 @@ for (const engine of CONFIGS) {
     });
   });
 }
+
+describe('SQL executor on DuckDB: key contraction (keyDot)', () => {
+  // A layer's weight gradient over row tiles: sum over rows j of X_j^T G_j, including ragged row blocks.
+  test('weight gradients over row tiles equal the reference and run as one keyDot statement', async () => {
+    const ex = await duckdbExecutor();
+    try {
+      for (const [N, F, C, bt] of [[37, 16, 12, 1], [50, 16, 9, 8], [23, 12, 16, 5]] as const) {
+        const rr = rng(N * 31 + F);
+        const x = randomData(N * F, rr), w = randomData(F * C, rr);
+        const X = r.tensor(x, { shape: [N, F], dtype: 'float64', tile: [bt, F] });
+        const W = r.tensor(w, { shape: [F, C], dtype: 'float64' });
+        const plan = gradPlan((a, b) => r.sum(r.square(r.einsum('jf,fc->jc', a, b))), [X, W], [1]);
+        const bindings = { arg0: { shape: [N, F], data: x }, arg1: { shape: [F, C], data: w } };
+        const want = runSync(plan, bindings, { precision: 'float64' });
+        const got = await ex.run(plan, bindings, { precision: 'float64' });
+        want.forEach((w, j) => assertSameRelation(got[j]!, w, `keyDot N=${N} F=${F} C=${C} tile ${bt} output ${j}`));
+        const kd = ex.lastStatements.filter((s) => s.includes('list_dot_product(l.vec, r.vec)') && s.includes('CROSS JOIN range(0'));
+        if (kd.length !== 1) throw new Error(`expected one keyDot statement, got ${kd.length}`);
+      }
+    } finally {
+      await ex.close();
+    }
+  });
+});

@@ -75,6 +75,12 @@ export interface SqlExecutorOptions {
    * (default DEFAULT_INLINE_DEPTH); 0 materialises every node in its own table.
    */
   inlineDepth?: number;
+  /**
+   * DuckDB: contract a sum over joined key dimensions (e.g. weight gradients Xᵀ·G over row tiles) with
+   * list_dot_product when both operands' tiles hold at least this many elements (default
+   * DEFAULT_KEY_DOT_MIN_TILE; Infinity = never; needs a finite listDotMin). See kernels.ts keyDot.
+   */
+  keyDotMinTile?: number;
   /** Fuse a sum aggregation with the einsum join it alone reads into one GROUP BY (default true). */
   fuse?: boolean;
 }
@@ -251,14 +257,14 @@ export class SqlSession {
     // A sum aggregation of an einsum join read only by it is computed in one GROUP BY (fusedInto).
     const fused = new Set<Node>();
     const lower = (x: Node, params: Params): string => {
-      const ctx = { params, dialect, listDotMin };
+      const ctx = { params, dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile };
       const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
       return j ? lowerFused(x, j, j.inputs.map((i) => source(i, params)), ctx) : lowerNode(x, x.inputs.map((i) => source(i, params)), ctx);
     };
     const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
     if (this.options.fuse ?? true) {
       for (const n of nodes) {
-        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin });
+        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile });
         if (j && uses.get(j) === 1) fused.add(j);
       }
     }

@@ -24,7 +24,13 @@ import type { Dialect, Params } from './engine.js';
 import { sqlInt } from './ident.js';
 
 /** A relation as the lowering sees it: something to put in FROM, its key count and nominal tile sizes. */
-export interface Src { readonly from: string; readonly keys: number; readonly sizes: readonly number[] }
+export interface Src {
+  readonly from: string;
+  readonly keys: number;
+  readonly sizes: readonly number[];
+  /** Key bounds (when known: needed by the key-contraction product, keyDot). */
+  readonly bounds?: readonly number[];
+}
 
 export interface Ctx {
   readonly params: Params;
@@ -34,6 +40,12 @@ export interface Ctx {
    * letters cover at least this many elements per tile pair; Infinity = always scalar join + GROUP BY.
    */
   readonly listDotMin?: number;
+  /**
+   * Key contraction (keyDot): a sum aggregation of an einsum join that sums over joined key dimensions is
+   * contracted with list_dot_product over vectors indexed by (summed keys, contracted letters) when both
+   * operands' tiles hold at least this many elements (DuckDB only; Infinity = never). See keyDot.
+   */
+  readonly keyDotMinTile?: number;
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -226,6 +238,8 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
       ];
       const outIdx = [...output].map((c) => (A.includes(c) ? fa(c) : fb(c)));
       if (sumGroupBy) {
+        const kd = keyDot(A, B, output, L, R, on, sumGroupBy, ctx);
+        if (kd) return kd;
         // join + sum aggregation fused: one GROUP BY over the kept keys sums over the contracted letters
         // and the dropped key dims at once, without materialising the per-key-pair products.
         const kept = sumGroupBy.map((p) => keys[p]!);
@@ -332,13 +346,76 @@ function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly
  * joins, unless the join itself would take the list_dot_product path (dense tiles: keep the vector
  * products and aggregate their results).
  */
-export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx): boolean {
+export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx, R?: Src, on?: JoinOn, groupBy?: readonly number[]): boolean {
   if (call.name !== 'einsum') return false;
   const { inputs, output } = parseTileSpec(call.attrs.spec as string);
   if (inputs.length !== 2) return false;
   const [A, B] = inputs as [string, string];
+  if (R && on && groupBy && keyDot(A, B, output, L, R, on, groupBy, ctx) !== null) return true;
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return true;
   const K = [...new Set(A)].filter((c) => B.includes(c) && !output.includes(c));
   const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
   return K.length === 0 || kSize < ctx.listDotMin;
+}
+
+/**
+ * The key-contraction product for DuckDB: sum_{j} join(L, R; einsum) where the summed key dimensions j are
+ * joined key dimensions (the weight gradients of a layer, Xᵀ·G, with X and G in row tiles: a sum over every
+ * node of per-node outer products). Instead of a join producing (nodes × free elements) rows and a GROUP BY
+ * over them, each operand becomes one dense vector per (kept key, free element index), indexed by
+ * (summed keys, contracted letters) and zero-filled where a key or element is absent (a LEFT JOIN against
+ * the generated positions), and each output element is one list_dot_product of two such vectors.
+ * Applies when: DuckDB and a finite listDotMin; no repeated letters and no letters summed inside one
+ * operand only; every key dimension not joined is kept; at least one joined key dimension is summed; both
+ * operands' tiles hold at least keyDotMinTile elements (default DEFAULT_KEY_DOT_MIN_TILE: relations of
+ * one-element tiles, edge lists and the like, are sparse, and a dense vector over their keys would be
+ * mostly zeros); the vector length (summed key bounds × contracted size) is at least listDotMin.
+ */
+export const DEFAULT_KEY_DOT_MIN_TILE = 8;
+
+export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: JoinOn, groupBy: readonly number[], ctx: Ctx): string | null {
+  if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
+  const minTile = ctx.keyDotMinTile ?? DEFAULT_KEY_DOT_MIN_TILE;
+  if (!Number.isFinite(minTile) || !L.bounds || !R.bounds) return null;
+  const elems = (S: Src) => S.sizes.reduce((p, n) => p * n, 1);
+  if (elems(L) < minTile || elems(R) < minTile) return null;
+  if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
+  if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
+  const K = [...A].filter((c) => B.includes(c) && !O.includes(c));
+  const joinedR = new Set(on.map(([, r]) => r));
+  const rFree = range(R.keys).filter((r) => !joinedR.has(r));
+  // Output key position of each L key is its index; of R's unjoined key r, L.keys + its rank in rFree.
+  const kept = new Set(groupBy);
+  const J = on.filter(([l]) => !kept.has(l));
+  if (J.length === 0) return null;
+  if (range(L.keys).some((l) => !kept.has(l) && !on.some(([x]) => x === l))) return null;
+  if (rFree.some((r, j) => !kept.has(L.keys + j))) return null;
+  const jBounds = J.map(([l]) => L.bounds![l]!);
+  const kSizes = K.map((c) => L.sizes[A.indexOf(c)]!);
+  const total = [...jBounds, ...kSizes].reduce((p, n) => p * n, 1);
+  if (total < ctx.listDotMin || total > 2 ** 31 - 1) return null;
+  const dims = [...jBounds, ...kSizes], st = stridesOf(dims);
+  const side = (S: Src, letters: string, alias: string, summedKeys: readonly number[], keptKeys: readonly number[]): string => {
+    const free = [...letters].map((c, d) => ({ c, d })).filter(({ c }) => !K.includes(c));
+    const pos = [...summedKeys.map((k) => `x.k${sqlInt(k)}`), ...K.map((c) => `x.i${letters.indexOf(c)}`)]
+      .map((e, d) => `${e} * ${sqlInt(st[d])}`).join(' + ');
+    const g = [...keptKeys.map((k) => ({ e: `x.k${sqlInt(k)}`, n: `${alias}k${k}` })), ...free.map(({ d }) => ({ e: `x.i${d}`, n: `${alias}_${d}` }))];
+    const gsel = [...g.map(({ e, n }) => `${e} AS ${n}`), '0 AS g_', `${pos} AS p_`, 'x.v AS v'].join(', ');
+    const gn = [...g.map(({ n }) => n), 'g_'];
+    const d = `(SELECT ${gsel} FROM ${S.from} AS x)`;
+    const on2 = [...gn.map((n) => `d.${n} = g.${n}`), 'd.p_ = s.p_'].join(' AND ');
+    return `(WITH d AS ${d} SELECT ${gn.map((n) => `g.${n}`).join(', ')}, list(coalesce(d.v, 0) ORDER BY s.p_) AS vec ` +
+      `FROM (SELECT DISTINCT ${gn.join(', ')} FROM d) AS g CROSS JOIN range(0, ${sqlInt(total)}) AS s(p_) LEFT JOIN d ON ${on2} GROUP BY ${gn.map((n) => `g.${n}`).join(', ')})`;
+  };
+  const lSummed = J.map(([l]) => l), rSummed = J.map(([, r]) => r);
+  const lKept = range(L.keys).filter((l) => !lSummed.includes(l));
+  const rKept = range(R.keys).filter((r) => !rSummed.includes(r));
+  const conds = [
+    ...on.filter(([l]) => kept.has(l)).map(([l, r]) => `l.lk${sqlInt(l)} = r.rk${sqlInt(r)}`),
+    ...[...A].filter((c) => B.includes(c) && O.includes(c)).map((c) => `l.l_${A.indexOf(c)} = r.r_${B.indexOf(c)}`),
+  ];
+  const keyExpr = (p: number): string => (p < L.keys ? `l.lk${sqlInt(p)}` : `r.rk${sqlInt(rFree[p - L.keys]!)}`);
+  const outIdx = [...O].map((c) => (A.includes(c) ? `l.l_${A.indexOf(c)}` : `r.r_${B.indexOf(c)}`));
+  return `SELECT ${selectList(groupBy.map(keyExpr), outIdx, 'list_dot_product(l.vec, r.vec)')} FROM ${side(L, A, 'l', lSummed, lKept)} AS l ` +
+    `JOIN ${side(R, B, 'r', rSummed, rKept)} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
 }

@@ -24,7 +24,7 @@ import { sqlInt } from './ident.js';
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 export function srcOf(from: string, schema: Schema): Src {
-  return { from, keys: schema.keys.length, sizes: tileSizes(schema) };
+  return { from, keys: schema.keys.length, sizes: tileSizes(schema), bounds: schema.keys };
 }
 
 /** Column list k0..,i0..,v of a schema. */
@@ -42,7 +42,7 @@ export function fusableJoin(node: Node, ctx: Ctx): Node | null {
   if (node.op !== 'aggregate' || node.attrs.fn !== 'sum' || node.inputs.length !== 1) return null;
   const j = node.inputs[0]!;
   if (j.op !== 'join') return null;
-  return fusesWithSum(j.attrs.kernel as KernelCall, srcOf('', j.inputs[0]!.schema), ctx) ? j : null;
+  return fusesWithSum(j.attrs.kernel as KernelCall, srcOf('', j.inputs[0]!.schema), ctx, srcOf('', j.inputs[1]!.schema), j.attrs.on as JoinOn, node.attrs.groupBy as number[]) ? j : null;
 }
 
 /** aggregate(sum, groupBy)(join(L, R)) as one SELECT over the join's inputs. */
