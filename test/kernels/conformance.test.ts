@@ -153,6 +153,9 @@ function families(seed: number, dtype: DType): Record<string, Case[]> {
     softmax: softmaxCases(r, dtype, 'softmax'),
     logsumexp: softmaxCases(r, dtype, 'logsumexp'),
     reduce: reduceCases(r, dtype),
+    'unaryGrad relu': [[6], [3, 5], [2, 3, 4], [64, 80]].map((shape) => ({
+      label: `drelu [${shape}]`, call: { name: 'unaryGrad', attrs: { fn: 'relu' } }, tiles: [tile(r, shape, dtype), tile(r, shape, dtype)], dtype, terms: 1,
+    })),
   };
 }
 

@@ -204,6 +204,13 @@ export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly
       const y = g.op('Softmax', [g.input(dtypes[0]!, shapes[0]!)], { axis: attrs.axis as number });
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
     }
+    case 'unaryGrad': {
+      // relu's derivative is the ReLU of the sign: g * relu(sign(x)), with no constants. Others stay on the reference.
+      if (attrs.fn !== 'relu') return undefined;
+      const x = g.input(dtypes[0]!, shapes[0]!), grad = g.input(dtypes[1]!, shapes[1]!);
+      const y = g.op('Mul', [grad, g.op('Relu', [g.op('Sign', [x])])]);
+      return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
+    }
     case 'logsumexp': {
       const y = g.op('ReduceLogSumExp', [g.input(dtypes[0]!, shapes[0]!)], { axes: [attrs.axis as number], keepdims: 0 });
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
