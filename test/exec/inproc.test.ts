@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { einsum, gradPlan, input, Plan, runSync, tensor, toPlan, sum, tanh, type Relation } from '../../src/index.js';
 import { InprocExecutor, SiteError } from '../../src/exec/inproc/index.js';
-import { optimize } from '../../src/plan/optimizer.js';
+import { optimize, PASSES, type PassName } from '../../src/plan/optimizer.js';
 import { maxRelErr, randomData, randomTiling, rng, size } from '../helpers/dense.js';
 import { einsumCaseArb } from '../helpers/einsum_cases.js';
 import { randomProgram } from '../helpers/programs.js';
@@ -60,12 +60,14 @@ test('random programs: value and gradients on 1, 2 and 3 sites with random place
 });
 
 test('the optimizer\'s own (cheapest) plans give the reference numbers, with every pass on or off', async () => {
-  const A = input('A', [96, 64], { tile: [16, 16] }), B = input('B', [64, 48], { tile: [16, 16] });
-  const plan = toPlan({ C: einsum('ik,kj->ij', A, B), s: sum(tanh(einsum('ik,kj->ij', A, B))) });
+  const A = input('A', [96, 64], { tile: [16, 16] }), B = input('B', [64, 48], { tile: [16, 16] }), D = input('D', [48, 8], { tile: [16, 8] });
+  // A repeated subexpression (cse), a chain to re-associate, tiles to choose, joins to place, sums to split.
+  const plan = toPlan({ C: einsum('ik,kj->ij', A, B), s: sum(tanh(einsum('ik,kj->ij', A, B))), E: einsum('ij,jk->ik', einsum('ik,kj->ij', A, B), D) });
   const r = rng(1);
-  const binds = { A: { shape: [96, 64], data: randomData(96 * 64, r) }, B: { shape: [64, 48], data: randomData(64 * 48, r) } };
+  const binds = { A: { shape: [96, 64], data: randomData(96 * 64, r) }, B: { shape: [64, 48], data: randomData(64 * 48, r) }, D: { shape: [48, 8], data: randomData(48 * 8, r) } };
   const want = runSync(plan, binds, { precision: 'float64' }).map(dense);
-  for (const disable of [[], ['placement'], ['broadcastJoins'], ['twoPhaseAggregation'], ['broadcastJoins', 'twoPhaseAggregation']] as const) {
+  const settings: (readonly PassName[])[] = [[], ...PASSES.map((p) => [p]), PASSES];
+  for (const disable of settings) {
     for (const ex of executors) {
       const got = (await ex.runIA(optimize(plan, { sites: ex.sites, disable }), binds, { precision: 'float64' })).map(dense);
       got.forEach((g, i) => assert.ok(maxRelErr(g, want[i]!) < 1e-12, `passes off [${disable}] on ${ex.sites} sites`));
