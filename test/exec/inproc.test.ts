@@ -83,9 +83,9 @@ test('a site that throws or dies fails the run naming the step, operator and sit
     const binds = { A: { shape: [32, 32], data: randomData(1024, rng(3)) } };
     const ia = ex.physical(plan);
     const join = ia.steps.find((s) => s.node.op === 'join')!;
-    await assert.rejects(ex.runIA(ia, binds, { fault: { site: 1, step: join.id, kind: 'throw' } } as never),
+    await assert.rejects(ex.runIA(ia, binds, { fault: { site: 1, step: join.id, kind: 'throw' } }),
       (e: unknown) => e instanceof SiteError && e.site === 1 && e.step === join.id && /join/.test(e.op) && /injected fault/.test(e.message));
-    await assert.rejects(ex.runIA(ia, binds, { fault: { site: 0, step: join.id, kind: 'exit' } } as never),
+    await assert.rejects(ex.runIA(ia, binds, { fault: { site: 0, step: join.id, kind: 'exit' } }),
       (e: unknown) => e instanceof SiteError && e.site === 0 && e.step === join.id && /join/.test(e.op) && /worker exited with code 3/.test(e.message));
     // Fresh workers serve the next run.
     const got = dense((await ex.run(plan, binds))[0]!), want = dense(runSync(plan, binds)[0]!);
