@@ -1,6 +1,9 @@
 /** relml's public API. */
 import './kernels/defs.js';
 import './kernels/reference/index.js';
+// Before anything loads the ort backend, which copies the reference implementations it has no lowering for
+// (im2col/col2im would otherwise be missing on 'ort', e.g. for a CNN on InprocExecutor).
+import './kernels/conv.js';
 
 export * from './errors.js';
 export { makeTile, type DType, type Tile, type TileData } from './tile.js';
