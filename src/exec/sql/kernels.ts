@@ -245,7 +245,10 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
         const kept = sumGroupBy.map((p) => keys[p]!);
         return `SELECT ${selectList(kept, outIdx, 'SUM(l.v * r.v)')} FROM ${from(conds)}${groupClause([...kept, ...outIdx])}`;
       }
-      const summed = [...new Set(A + B)].some((c) => !output.includes(c));
+      // Letters summed over whose tiles have size 1 (e.g. A[i,j]·H[j,h] with A in one-element tiles) leave
+      // one product per output element: no GROUP BY.
+      const size = (c: string): number => (A.includes(c) ? L.sizes[A.indexOf(c)]! : R.sizes[B.indexOf(c)]!);
+      const summed = [...new Set(A + B)].some((c) => !output.includes(c) && size(c) !== 1);
       const dot = listDot(A, B, output, L, R, keys, keyConds, ctx);
       if (dot) return dot;
       if (!summed) return `SELECT ${selectList(keys, outIdx, 'l.v * r.v')} FROM ${from(conds)}`;
@@ -366,7 +369,7 @@ export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx, R?: Src, on?: J
  * (summed keys, contracted letters) and zero-filled where a key or element is absent (a LEFT JOIN against
  * the generated positions), and each output element is one list_dot_product of two such vectors.
  * Applies when: DuckDB and a finite listDotMin; no repeated letters and no letters summed inside one
- * operand only; every key dimension not joined is kept; at least one joined key dimension is summed; both
+ * operand only; every key dimension not joined is kept; at least one joined key dimension of bound > 1 is summed; both
  * operands' tiles hold at least keyDotMinTile elements (default DEFAULT_KEY_DOT_MIN_TILE: relations of
  * one-element tiles, edge lists and the like, are sparse, and a dense vector over their keys would be
  * mostly zeros); the vector length (summed key bounds × contracted size) is at least listDotMin.
@@ -391,6 +394,7 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
   if (range(L.keys).some((l) => !kept.has(l) && !on.some(([x]) => x === l))) return null;
   if (rFree.some((r, j) => !kept.has(L.keys + j))) return null;
   const jBounds = J.map(([l]) => L.bounds![l]!);
+  if (jBounds.every((b) => b === 1)) return null; // summing bound-1 keys is no contraction: listDot's business
   const kSizes = K.map((c) => L.sizes[A.indexOf(c)]!);
   const total = [...jBounds, ...kSizes].reduce((p, n) => p * n, 1);
   if (total < ctx.listDotMin || total > 2 ** 31 - 1) return null;
