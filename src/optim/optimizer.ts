@@ -76,14 +76,18 @@ export class SGD extends Optimizer {
     if (opts.nesterov && !(opts.momentum! > 0)) throw new OptionError('nesterov', 'SGD: Nesterov needs momentum > 0');
   }
   protected update(w: TileData, g: ArrayLike<number>, s: Record<string, Float64Array>, lr: number): void {
-    const mu = this.opts.momentum ?? 0, wd = this.opts.weightDecay ?? 0, first = !s.v, v = buf(s, 'v', w.length);
-    for (let i = 0; i < w.length; i++) {
-      let d = g[i]! + wd * w[i]!;
-      if (mu > 0) {
-        v[i] = first ? d : mu * v[i]! + d;
-        d = this.opts.nesterov ? d + mu * v[i]! : v[i]!;
-      }
-      w[i] = w[i]! - lr * d;
+    // Branches hoisted out of the loops (same arithmetic as the one-loop form); plain SGD keeps no buffer.
+    const mu = this.opts.momentum ?? 0, wd = this.opts.weightDecay ?? 0, n = w.length;
+    if (!(mu > 0)) {
+      for (let i = 0; i < n; i++) w[i] = w[i]! - lr * (g[i]! + wd * w[i]!);
+      return;
+    }
+    const first = !s.v, v = buf(s, 'v', n), nesterov = !!this.opts.nesterov;
+    for (let i = 0; i < n; i++) {
+      const d = g[i]! + wd * w[i]!;
+      const vi = first ? d : mu * v[i]! + d;
+      v[i] = vi;
+      w[i] = w[i]! - lr * (nesterov ? d + mu * vi : vi);
     }
   }
 }
@@ -102,9 +106,10 @@ export class Adam extends Optimizer {
   protected update(w: TileData, g: ArrayLike<number>, s: Record<string, Float64Array>, lr: number): void {
     const b1 = this.opts.beta1 ?? 0.9, b2 = this.opts.beta2 ?? 0.999, eps = this.opts.eps ?? 1e-8, wd = this.opts.weightDecay ?? (this.decoupled ? 1e-2 : 0);
     const m = buf(s, 'm', w.length), v = buf(s, 'v', w.length), c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
-    for (let i = 0; i < w.length; i++) {
-      if (this.decoupled) w[i] = w[i]! * (1 - lr * wd);
-      const gi = this.decoupled ? g[i]! : g[i]! + wd * w[i]!;
+    const decoupled = this.decoupled, n = w.length;
+    for (let i = 0; i < n; i++) {
+      if (decoupled) w[i] = w[i]! * (1 - lr * wd);
+      const gi = decoupled ? g[i]! : g[i]! + wd * w[i]!;
       m[i] = b1 * m[i]! + (1 - b1) * gi;
       v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
       w[i] = w[i]! - (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
