@@ -125,7 +125,7 @@ export async function train(opts: TrainOptions, io: TrainIO, executor?: Executor
   const err = io.stderr;
   if (resumedFrom && resumedFrom.epoch >= config.epochs) err.write(`relml: ${lastPath} already holds all ${resumedFrom.epoch} epochs; evaluating it and rewriting the report (pass another --out, or remove this one, to train again)\n`);
   else if (resumedFrom) err.write(`relml: resuming ${lastPath} at epoch ${resumedFrom.epoch + 1}, batch ${resumedFrom.batch}/${loader.numBatches} (step ${resumedFrom.step})\n`);
-  err.write(`relml: ${config.model} on ${config.dataset} (${data.train.n} train / ${data.test.n} test images), ${config.optimizer} lr ${config.lr}${config.schedule === 'cosine' ? ' cosine' : ''}, batch ${config.batchSize}, ${config.epochs} epochs, executor ${ex.name}${ex instanceof InprocExecutor ? ` [${ex.backend}]` : ''}, out ${opts.out}\n`);
+  err.write(`relml: ${config.model} on ${config.dataset} (${data.train.n} train / ${data.test.n} test images), ${config.optimizer} lr ${config.lr}${config.schedule === 'cosine' ? ' cosine' : ''}, batch ${config.batchSize}, ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}, executor ${ex.name}${ex instanceof InprocExecutor ? ` [${ex.backend}]` : ''}, out ${opts.out}\n`);
 
   // A signal stops at the next step boundary with a checkpoint; a second one exits at once.
   let stopRequested: NodeJS.Signals | undefined;
@@ -185,7 +185,7 @@ export async function train(opts: TrainOptions, io: TrainIO, executor?: Executor
       final = await evaluate(cm, data.test);
       writeReport(opts.out, config, st.history, final, FASHION_MNIST_CLASSES, { sites: opts.sites, executor: ex.name });
       const secs = st.history.reduce((t, h) => t + h.seconds, 0);
-      io.stdout.write(`test accuracy ${(final.accuracy * 100).toFixed(2)}% (loss ${final.loss.toFixed(4)}) after ${config.epochs} epochs, ${formatDuration(secs)} training; report in ${opts.out}\n`);
+      io.stdout.write(`test accuracy ${(final.accuracy * 100).toFixed(2)}% (loss ${final.loss.toFixed(4)}) after ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}, ${formatDuration(secs)} training; report in ${opts.out}\n`);
     }
     return { history: st.history, final, resumedFrom, stopped, signal: stopRequested, out: opts.out };
   } finally {
