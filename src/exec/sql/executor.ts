@@ -14,7 +14,9 @@
  * products), which pays off only for dense tiles: use tiles when a relation is dense (≥ 50% of its keys
  * present) and its tiles hold ≥ 64 elements, scalar rows otherwise. Array tiles are not implemented yet;
  * everything runs in the scalar representation, which is correct for all plans but slow for large dense
- * tile math.
+ * tile math; on DuckDB, dense tile products (listDot) and sums over joined keys (keyDot, e.g. weight
+ * gradients over row tiles) gather scalar rows into lists inside one statement and contract them with
+ * list_dot_product (kernels.ts).
  *
  * All arithmetic is float64; outputs come back in `precision` (or the plan's dtype).
  */
@@ -251,6 +253,9 @@ export class SqlSession {
     const uses = new Map<Node, number>();
     for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
     for (const o of plan.outputs) uses.set(o, Infinity);
+    // A retile reads its input twice (moved elements, and the tiles they touch, for the zero fill): an
+    // inlined input would be computed twice, so retile inputs get tables of their own.
+    for (const n of nodes) if (n.op === 'retile') for (const x of n.inputs) uses.set(x, Infinity);
     const maxDepth = this.options.inlineDepth ?? (process.env.RELML_SQL_INLINE ? Number(process.env.RELML_SQL_INLINE) : DEFAULT_INLINE_DEPTH[dialect.name]);
     const inlined = new Map<Node, number>();
     const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
