@@ -7,7 +7,7 @@ import { PlanError } from '../errors.js';
 import { aggregate, constant, range } from '../tra/build.js';
 import { topoSort, type Node } from '../tra/node.js';
 import { Relation } from '../tra/relation.js';
-import { schemaEquals, schemaString } from '../tra/schema.js';
+import { schemaEquivalent, schemaString } from '../tra/schema.js';
 import { makeTile } from '../tile.js';
 import { vjpRule } from './rules.js';
 
@@ -28,7 +28,7 @@ export function zerosLike(n: Node): Node {
 export function vjp(outputs: readonly Node[], cotangents: readonly Node[], wrt: readonly Node[]): Node[] {
   if (outputs.length !== cotangents.length) throw new PlanError(`vjp: ${outputs.length} outputs but ${cotangents.length} cotangents`);
   outputs.forEach((o, i) => {
-    if (!schemaEquals(o.schema, cotangents[i]!.schema)) throw new PlanError(`vjp: cotangent ${i} has schema ${schemaString(cotangents[i]!.schema)}, its output has ${schemaString(o.schema)}`);
+    if (!schemaEquivalent(o.schema, cotangents[i]!.schema)) throw new PlanError(`vjp: cotangent ${i} has schema ${schemaString(cotangents[i]!.schema)}, its output has ${schemaString(o.schema)}`);
   });
   const order = topoSort(outputs);
   // Only nodes on a path to some wrt node need gradients.

@@ -52,13 +52,32 @@ export function registerKernelImpl(backend: string, name: string, impl: KernelIm
   b.set(name, impl);
 }
 
+const fallbacks = new Map<string, string>();
+
+/**
+ * Kernels `backend` does not implement run on `fallback` (e.g. 'ort' -> 'reference'), looked up at call
+ * time, so kernels defined after the backend loaded are covered too. A kernel neither has still fails.
+ */
+export function setBackendFallback(backend: string, fallback: string): void {
+  fallbacks.set(backend, fallback);
+  if (!backends.has(backend)) backends.set(backend, new Map());
+}
+
+function findImpl(backend: string, name: string): KernelImpl | undefined {
+  for (let b: string | undefined = backend, hops = 0; b !== undefined && hops < 8; b = fallbacks.get(b), hops++) {
+    const impl = backends.get(b)?.get(name);
+    if (impl) return impl;
+  }
+  return undefined;
+}
+
 export function hasKernelImpl(backend: string, name: string): boolean {
-  return backends.get(backend)?.has(name) ?? false;
+  return findImpl(backend, name) !== undefined;
 }
 
 export function kernelImpl(backend: string, name: string): KernelImpl {
-  const impl = backends.get(backend)?.get(name);
-  if (!impl) throw new KernelError(name, `no implementation on backend '${backend}'`, { backend });
+  const impl = findImpl(backend, name);
+  if (!impl) throw new KernelError(name, `no implementation on backend '${backend}'${fallbacks.has(backend) ? ` or its fallback '${fallbacks.get(backend)}'` : ''}`, { backend });
   return impl;
 }
 

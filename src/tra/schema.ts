@@ -61,6 +61,15 @@ export function schemaEquals(a: Schema, b: Schema): boolean {
     a.tile.length === b.tile.length && a.tile.every((t, i) => t.size === b.tile[i]!.size && t.key === b.tile[i]!.key && t.extent === b.tile[i]!.extent);
 }
 
+/**
+ * Two schemas describe the same tuples and tile shapes when they differ only in whether a whole tile dim
+ * is tied to a bound-1 key dim (a reshape's output is untied, an einsum's tied): the same relation.
+ */
+export function schemaEquivalent(a: Schema, b: Schema): boolean {
+  const norm = (s: Schema): Schema => ({ ...s, tile: s.tile.map((t) => (t.key !== null && s.keys[t.key] === 1 && t.size === t.extent ? { ...t, key: null } : t)) });
+  return schemaEquals(norm(a), norm(b));
+}
+
 /** E.g. `keys[4,2] tile[32@0/100, 8] f32`: size@key/extent for tied dims. */
 export function schemaString(s: Schema): string {
   const dims = s.tile.map((t) => (t.key === null ? `${t.size}` : `${t.size}@${t.key}/${t.extent}`));

@@ -288,3 +288,13 @@ test('tiny calls on the ort backend run the reference kernel (a fixed ORT call c
     assert.deepEqual(Array.from(got.data), Array.from(applyKernel(REFERENCE, { name: 'einsum', attrs: { spec: 'ik,kj->ij' } }, [a, b], 'float32').data));
   } finally { setOrtSmallWork(0); }
 });
+
+test('a kernel defined after the ort backend loaded runs on ort through its reference fallback; an unknown one still fails', async () => {
+  if (!ORT_STATUS.ok) return;
+  const { defineKernel, registerKernelImpl } = await import('../../src/kernels/registry.js');
+  defineKernel({ name: 'testLateDouble', arity: 1, outDims: (s) => s[0]!.map((_, dim) => ({ input: 0, dim })), describe: () => 'double' });
+  registerKernelImpl(REFERENCE, 'testLateDouble', (t, _a, s, dt) => makeTile(s, dt, Array.from(t[0]!.data, (v) => 2 * v)));
+  const out = applyKernel(ORT, { name: 'testLateDouble', attrs: {} }, [makeTile([3], 'float32', [1, 2, 3])], 'float32');
+  assert.deepEqual(Array.from(out.data), [2, 4, 6]);
+  assert.throws(() => applyKernel(ORT, { name: 'noSuchKernel', attrs: {} }, [], 'float32'), KernelError);
+});

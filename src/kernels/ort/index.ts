@@ -13,7 +13,7 @@
 import { KernelError } from '../../errors.js';
 import { allocData, makeTile, type DType, type Tile } from '../../tile.js';
 import { REFERENCE } from '../reference/index.js';
-import { hasKernelImpl, kernelImpl, kernelNames, registerKernelImpl, type KernelImpl } from '../registry.js';
+import { kernelImpl, registerKernelImpl, setBackendFallback, type KernelImpl } from '../registry.js';
 import { lowerCall, scalarInputs } from './lower.js';
 import { parseTileSpec } from '../tile_spec.js';
 import { MAX_THREADS, OrtSession, ortAvailable } from './session.js';
@@ -120,8 +120,7 @@ function ortImpl(name: string): KernelImpl {
 export const ORT_STATUS = ortAvailable();
 
 if (ORT_STATUS.ok) {
-  for (const name of kernelNames()) {
-    if ((ORT_KERNELS as readonly string[]).includes(name)) registerKernelImpl(ORT, name, ortImpl(name));
-    else if (hasKernelImpl(REFERENCE, name)) registerKernelImpl(ORT, name, kernelImpl(REFERENCE, name));
-  }
+  // Kernels without an ONNX lowering (and any defined later) run their reference implementation.
+  setBackendFallback(ORT, REFERENCE);
+  for (const name of ORT_KERNELS) registerKernelImpl(ORT, name, ortImpl(name));
 }

@@ -65,10 +65,12 @@ export const MAX_THREADS = Math.max(1, Number(process.env.RELML_ORT_THREADS) || 
 
 /**
  * Whether multi-threaded sessions let their workers busy-wait between parallel sections (ORT's default).
- * On a 2-core machine this made 256..512 matmuls 1.4-1.8x faster than sleeping workers; RELML_ORT_SPIN=0
- * turns it off when the other core is needed for something else. Single-threaded sessions have no workers.
+ * Off unless RELML_ORT_SPIN=1: each cached session owns its own pool, and in a plan many sessions run one
+ * after another, so spinning pools steal the cores from the next kernel. Measured on 2 cores: an MLP
+ * 784-1024-1024-10 training step (batch 512) took 130 ms without spinning and 500 ms with it, and the
+ * 784-256-10 step 9 ms against 16 ms; spinning only wins for one matmul alone (256..512: 1.4-1.8x).
  */
-export const SPIN = process.env.RELML_ORT_SPIN !== '0';
+export const SPIN = process.env.RELML_ORT_SPIN === '1';
 
 function sessionOptions(threads: number): object {
   return {

@@ -5,7 +5,7 @@
  * from several consumers are summed, sparse ones included.
  */
 import { PlanError } from '../../errors.js';
-import { schemaEquals, schemaString } from '../schema.js';
+import { schemaEquivalent, schemaString } from '../schema.js';
 import { ints, position } from './check.js';
 import type { OpDef } from './types.js';
 
@@ -17,7 +17,7 @@ export const aggregate: OpDef = {
   infer: (inputs, attrs) => {
     const R = inputs[0];
     if (!R) throw new PlanError('aggregate: needs at least one input');
-    inputs.forEach((s, i) => { if (!schemaEquals(s, R)) throw new PlanError(`aggregate: input ${i} has schema ${schemaString(s)}, input 0 has ${schemaString(R)}`); });
+    inputs.forEach((s, i) => { if (!schemaEquivalent(s, R)) throw new PlanError(`aggregate: input ${i} has schema ${schemaString(s)}, input 0 has ${schemaString(R)}`); });
     const groupBy = ints('aggregate', attrs, 'groupBy');
     if (!AGG_FNS.includes(attrs.fn as AggFn)) throw new PlanError(`aggregate: fn must be one of ${AGG_FNS.join(', ')}, got ${JSON.stringify(attrs.fn)}`);
     groupBy.forEach((p) => position('aggregate', 'group-by position', p, R!.keys.length));
