@@ -375,6 +375,12 @@ export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx, R?: Src, on?: J
  * mostly zeros); the vector length (summed key bounds × contracted size) is at least listDotMin.
  */
 export const DEFAULT_KEY_DOT_MIN_TILE = 8;
+/**
+ * keyDot materialises each operand densely (zero-filled), so it is used only when an operand's dense
+ * extent (key bounds × tile elements) is at most this many elements (2^28, 2 GiB of float64): a large
+ * sparse relation with big tiles keeps the join + GROUP BY.
+ */
+export const KEY_DOT_MAX_DENSE = 2 ** 28;
 
 export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: JoinOn, groupBy: readonly number[], ctx: Ctx): string | null {
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
@@ -382,6 +388,9 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
   if (!Number.isFinite(minTile) || !L.bounds || !R.bounds) return null;
   const elems = (S: Src) => S.sizes.reduce((p, n) => p * n, 1);
   if (elems(L) < minTile || elems(R) < minTile) return null;
+  // The zero-filled vectors hold (at most) every element of the operand's dense extent: bound it.
+  const dense = (S: Src) => S.bounds!.reduce((p, n) => p * n, 1) * elems(S);
+  if (dense(L) > KEY_DOT_MAX_DENSE || dense(R) > KEY_DOT_MAX_DENSE) return null;
   if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
   if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
   const K = [...A].filter((c) => B.includes(c) && !O.includes(c));
