@@ -55,29 +55,43 @@ defineKernel({
   describe: (a) => `col2im(k=${String(a.kernel)} s=${String(a.stride)} p=${String(a.padding)})`,
 });
 
-/** Visits every (lead, oy, ox, tap) with its source pixel offset in the image, or -1 when it is padding. */
-function eachTap(shape: readonly number[], w: Window, f: (col: number, src: number) => void): void {
-  const [lead, H, W] = imageDims('im2col', shape), K = w.kh * w.kw;
-  for (let l = 0; l < lead; l++) for (let oy = 0; oy < w.oh; oy++) for (let ox = 0; ox < w.ow; ox++) {
-    const base = ((l * w.oh + oy) * w.ow + ox) * K;
-    for (let ky = 0; ky < w.kh; ky++) for (let kx = 0; kx < w.kw; kx++) {
-      const y = oy * w.sh - w.ph + ky, xx = ox * w.sw - w.pw + kx;
-      f(base + ky * w.kw + kx, y >= 0 && y < H && xx >= 0 && xx < W ? (l * H + y) * W + xx : -1);
-    }
-  }
-}
+// im2col and col2im walk the same windows; each kernel row is a contiguous run of image pixels
+// [kx0, kx1) with padding on either side. The loops are written out (no callbacks) because they are the
+// hot path of convolution and pooling on the CPU.
 
 function im2colTile(x: Tile, a: Attrs, outShape: readonly number[], dt: DType): Tile {
-  const [, H, W] = imageDims('im2col', x.shape), w = windowOf('im2col', a, H, W), fill = numAttr('im2col', a, 'fill', 0);
+  const [lead, H, W] = imageDims('im2col', x.shape), w = windowOf('im2col', a, H, W), fill = numAttr('im2col', a, 'fill', 0);
   const out = makeTile(outShape, dt);
-  eachTap(x.shape, w, (col, src) => { out.data[col] = src < 0 ? fill : x.data[src]!; });
+  const o = out.data, d = x.data, { kh, kw, sh, sw, ph, pw, oh, ow } = w, K = kh * kw;
+  for (let l = 0; l < lead; l++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
+    const base = ((l * oh + oy) * ow + ox) * K, x0 = ox * sw - pw;
+    const kx0 = Math.max(0, -x0), kx1 = Math.min(kw, W - x0);
+    for (let ky = 0; ky < kh; ky++) {
+      const y = oy * sh - ph + ky, col = base + ky * kw;
+      if (y < 0 || y >= H || kx0 >= kx1) { o.fill(fill, col, col + kw); continue; }
+      const src = (l * H + y) * W + x0;
+      for (let k = 0; k < kx0; k++) o[col + k] = fill;
+      for (let k = kx0; k < kx1; k++) o[col + k] = d[src + k]!;
+      for (let k = kx1; k < kw; k++) o[col + k] = fill;
+    }
+  }
   return out;
 }
 
 function col2imTile(x: Tile, g: Tile, a: Attrs, dt: DType): Tile {
-  const [, H, W] = imageDims('col2im', x.shape), w = windowOf('col2im', a, H, W);
+  const [lead, H, W] = imageDims('col2im', x.shape), w = windowOf('col2im', a, H, W);
   const out = makeTile(x.shape, dt);
-  eachTap(x.shape, w, (col, src) => { if (src >= 0) out.data[src] = out.data[src]! + g.data[col]!; });
+  const o = out.data, gd = g.data, { kh, kw, sh, sw, ph, pw, oh, ow } = w, K = kh * kw;
+  for (let l = 0; l < lead; l++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
+    const base = ((l * oh + oy) * ow + ox) * K, x0 = ox * sw - pw;
+    const kx0 = Math.max(0, -x0), kx1 = Math.min(kw, W - x0);
+    for (let ky = 0; ky < kh; ky++) {
+      const y = oy * sh - ph + ky;
+      if (y < 0 || y >= H) continue;
+      const col = base + ky * kw, src = (l * H + y) * W + x0;
+      for (let k = kx0; k < kx1; k++) o[src + k] = o[src + k]! + gd[col + k]!;
+    }
+  }
   return out;
 }
 

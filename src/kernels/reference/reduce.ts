@@ -13,11 +13,31 @@ function reducedStrides(shape: readonly number[], axes: readonly number[]): numb
   return s;
 }
 
+/** When the reduced axes are the trailing ones, each output cell reduces one contiguous run of `run` elements. */
+function trailingRun(shape: readonly number[], axes: readonly number[]): number | null {
+  const r = shape.length, m = axes.length;
+  if (!axes.every((a) => a >= r - m)) return null;
+  return shape.slice(r - m).reduce((p, d) => p * d, 1);
+}
+
 export function reduceTile(x: Tile, attrs: Attrs, outShape: readonly number[], dtype: DType): Tile {
   const axes = attrs.axes as number[];
   const fn = attrs.fn as 'sum' | 'max' | 'min';
   const n = outShape.reduce((p, d) => p * d, 1);
   const acc = new Float64Array(n).fill(fn === 'sum' ? 0 : fn === 'max' ? -Infinity : Infinity);
+  const run = trailingRun(x.shape, axes);
+  if (run !== null && run > 0) {
+    const d = x.data;
+    for (let o = 0; o < n; o++) {
+      let a = acc[o]!;
+      const end = (o + 1) * run;
+      if (fn === 'sum') for (let i = o * run; i < end; i++) a += d[i]!;
+      else if (fn === 'max') for (let i = o * run; i < end; i++) { const v = d[i]!; if (v > a || v !== v) a = v; }
+      else for (let i = o * run; i < end; i++) { const v = d[i]!; if (v < a || v !== v) a = v; }
+      acc[o] = a;
+    }
+    return makeTile(outShape, dtype, dtype === 'float64' ? acc : Float32Array.from(acc));
+  }
   const rs = reducedStrides(x.shape, axes);
   let i = 0;
   forEachIndex(x.shape, (idx) => {
@@ -32,9 +52,18 @@ export function reduceTile(x: Tile, attrs: Attrs, outShape: readonly number[], d
 export function reduceGradTile(x: Tile, g: Tile, attrs: Attrs, dtype: DType): Tile {
   const axes = attrs.axes as number[];
   const fn = attrs.fn as 'sum' | 'max' | 'min';
-  const rs = reducedStrides(x.shape, axes);
   const out = allocData(dtype, x.data.length);
   const m = fn === 'sum' ? undefined : reduceTile(x, attrs, g.shape, 'float64');
+  const run = trailingRun(x.shape, axes);
+  if (run !== null && run > 0) {
+    const xd = x.data, gd = g.data;
+    for (let o = 0; o < gd.length; o++) {
+      const gv = gd[o]!, mv = m?.data[o];
+      for (let i = o * run, end = i + run; i < end; i++) out[i] = m === undefined || xd[i] === mv ? gv : 0;
+    }
+    return makeTile(x.shape, dtype, out);
+  }
+  const rs = reducedStrides(x.shape, axes);
   let i = 0;
   forEachIndex(x.shape, (idx) => {
     const o = dot(idx, rs);
