@@ -140,3 +140,17 @@ defineKernel({ name: 'expandDims', arity: 1, outDims: (s, a) => {
   dims.splice(axis, 0, { size: 1 });
   return dims;
 }, describe: (a) => `expand_dims(${String(a.axis)})` });
+
+/**
+ * An elementwise chain run as one call: `first` (a unary or binary elementwise kernel) followed by the
+ * unary functions in `then`. The executor forms it from a map step that alone consumes an elementwise
+ * step (bias add then ReLU, say), so fast backends run one fused loop or graph instead of several.
+ */
+export const FUSABLE_UNARY = ['identity', 'neg', 'relu', 'exp', 'log', 'tanh', 'sigmoid', 'sqrt', 'abs', 'square', 'recip'] as const;
+defineKernel({ name: 'fused', arity: -1, outDims: (s, a) => {
+  const first = a.first as { name: string; attrs: Attrs } | undefined;
+  if (!first || (first.name !== 'unary' && first.name !== 'binary')) throw new KernelError('fused', `attribute 'first' must be a unary or binary kernel call, got ${JSON.stringify(first)}`);
+  const then = a.then;
+  if (!Array.isArray(then) || !then.every((f) => (FUSABLE_UNARY as readonly string[]).includes(f))) throw new KernelError('fused', `attribute 'then' must list unary functions without parameters, got ${JSON.stringify(then)}`);
+  return first.name === 'unary' ? (oneOf('fused', first.attrs, 'fn', UNARY_FNS), sameAs(0, s[0]!.length)) : (oneOf('fused', first.attrs, 'fn', BINARY_FNS), binaryDims('binary', first.attrs, s));
+}, describe: (a) => `fused(${[(a.first as { attrs: Attrs }).attrs.fn, ...(a.then as string[])].join(' -> ')})` });

@@ -153,6 +153,10 @@ function families(seed: number, dtype: DType): Record<string, Case[]> {
     softmax: softmaxCases(r, dtype, 'softmax'),
     logsumexp: softmaxCases(r, dtype, 'logsumexp'),
     reduce: reduceCases(r, dtype),
+    fused: [[[6], [6]], [[3, 5], [5]], [[64, 80], [80]]].map(([sa, sb]) => ({
+      label: `add[${sa}|${sb}] -> relu -> tanh`, call: { name: 'fused', attrs: { first: { name: 'binary', attrs: { fn: 'add', a: sa!.map((_, i) => i), b: [sa!.length - 1] } }, then: ['relu', 'tanh'] } },
+      tiles: [tile(r, sa!, dtype), tile(r, sb!, dtype)], dtype, terms: 1,
+    })),
     'unaryGrad relu': [[6], [3, 5], [2, 3, 4], [64, 80]].map((shape) => ({
       label: `drelu [${shape}]`, call: { name: 'unaryGrad', attrs: { fn: 'relu' } }, tiles: [tile(r, shape, dtype), tile(r, shape, dtype)], dtype, terms: 1,
     })),

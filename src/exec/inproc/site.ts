@@ -10,6 +10,8 @@ import { Relation, type Tuple } from '../../tra/relation.js';
 import type { DType } from '../../tile.js';
 import { checkFinite, checksNode, type RunOptions } from '../executor.js';
 import { joinAggregate, REFERENCE_OPS } from '../reference/ops.js';
+import { FUSABLE_UNARY } from '../../kernels/defs.js';
+import type { KernelCall } from '../../kernels/registry.js';
 import type { SiteStep } from './wire.js';
 
 export interface SiteOptions { site: number; sites: number; backend: string; precision?: DType; checkFinite: RunOptions['checkFinite']; outputs?: readonly number[] }
@@ -34,15 +36,38 @@ export class Site {
   /** Joins whose only consumer is a local aggregation run fused with it (joinAggregate): join step -> aggregation step. */
   private fused = new Map<number, number>();
 
-  /** Finds the join -> aggregation pairs to fuse in a plan's steps. */
+  /** Elementwise chains run as one 'fused' kernel call: head step -> the step whose operator and inputs it evaluates. */
+  private chains = new Map<number, { base: SiteStep; first: KernelCall; then: string[] }>();
+  /** Steps computed inside a later step (a fused join or an absorbed elementwise step). */
+  private absorbed = new Set<number>();
+
+  /**
+   * Finds what to fuse in a plan's steps: a join whose only consumer is an aggregation (joinAggregate),
+   * and a parameterless unary map whose input is an elementwise step it alone consumes (bias add then
+   * ReLU, say), which becomes one call of the 'fused' kernel.
+   */
   fuse(steps: readonly SiteStep[], outputs: readonly number[]): void {
     const users = new Map<number, SiteStep[]>();
     for (const st of steps) for (const i of st.inputs) users.set(i, [...(users.get(i) ?? []), st]);
-    this.fused.clear();
-    for (const st of steps) {
+    this.fused.clear(); this.chains.clear(); this.absorbed.clear();
+    const onlyUser = (st: SiteStep): SiteStep | undefined => {
       const u = users.get(st.id) ?? [];
-      if (st.kind === 'local' && st.node.op === 'join' && !outputs.includes(st.id) && u.length === 1 &&
-        u[0]!.kind === 'local' && u[0]!.node.op === 'aggregate' && u[0]!.inputs.length === 1) this.fused.set(st.id, u[0]!.id);
+      return st.kind === 'local' && !outputs.includes(st.id) && u.length === 1 && u[0]!.kind === 'local' ? u[0] : undefined;
+    };
+    const plainUnary = (k: KernelCall) => k.name === 'unary' && k.attrs.alpha === undefined && (FUSABLE_UNARY as readonly string[]).includes(k.attrs.fn as string);
+    const fusableFirst = (k: KernelCall) => k.name === 'binary' || plainUnary(k);
+    for (const st of steps) {
+      const user = onlyUser(st);
+      if (!user) continue;
+      if (st.node.op === 'join' && user.node.op === 'aggregate' && user.inputs.length === 1) { this.fused.set(st.id, user.id); continue; }
+      const k = st.node.attrs.kernel as KernelCall | undefined, uk = user.node.attrs.kernel as KernelCall | undefined;
+      if (!k || !uk || (st.node.op !== 'map' && st.node.op !== 'join') || user.node.op !== 'map') continue;
+      if (!plainUnary(uk)) continue;
+      const prev = this.chains.get(st.id);
+      if (!prev && !fusableFirst(k)) continue;
+      this.chains.set(user.id, prev ? { ...prev, then: [...prev.then, uk.attrs.fn as string] } : { base: st, first: k, then: [uk.attrs.fn as string] });
+      this.chains.delete(st.id);
+      this.absorbed.add(st.id);
     }
   }
 
@@ -50,8 +75,18 @@ export class Site {
   runLocal(step: SiteStep, byId: ReadonlyMap<number, SiteStep>): void {
     const n = step.node;
     if (n.op === 'input' || n.op === 'const') throw new PlanError(`site ${this.opts.site}: ${n.op} steps are loaded, not run`);
-    if (this.fused.has(step.id)) return; // computed inside its aggregation
+    if (this.fused.has(step.id) || this.absorbed.has(step.id)) return; // computed inside a later step
     const ctx = { dtype: this.dtype(step), backend: this.opts.backend, name: `${n.op} ${OPS[n.op].describe(n.attrs)}` };
+    const chain = this.chains.get(step.id);
+    if (chain) {
+      const { base } = chain;
+      const kernel: KernelCall = { name: 'fused', attrs: { first: chain.first, then: chain.then } };
+      const node = { ...base.node, schema: n.schema, attrs: { ...base.node.attrs, kernel } };
+      const out = REFERENCE_OPS[base.node.op as 'join' | 'map'](node, base.inputs.map((id) => this.merged(byId.get(id)!)), ctx);
+      this.check(step, out, ctx.name);
+      this.values.set(step.id, [out]);
+      return;
+    }
     const producer = n.op === 'aggregate' ? byId.get(step.inputs[0]!) : undefined;
     if (producer && this.fused.get(producer.id) === step.id) {
       const out = joinAggregate(producer.node, n, producer.inputs.map((id) => this.merged(byId.get(id)!)), ctx);

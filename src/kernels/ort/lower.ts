@@ -141,14 +141,25 @@ export function scalarInputs(name: string, attrs: Attrs): number[] {
   return name === 'unary' && ALPHA_OPS[attrs.fn as UnaryFn] ? [(attrs.alpha as number | undefined) ?? 0] : [];
 }
 
+/** A unary function without runtime scalars applied to value x, or undefined when it has no plain ONNX op. */
+function applyUnary(g: GraphBuilder, fn: UnaryFn, x: string): string | undefined {
+  if (UNARY_OPS[fn]) return g.op(UNARY_OPS[fn]!, [x]);
+  if (fn === 'square') return g.op('Mul', [x, x]);
+  return undefined;
+}
+
 function lowerUnary(g: GraphBuilder, fn: UnaryFn, shape: readonly number[], dtype: DType): Lowered | undefined {
   const x = g.input(dtype, shape);
-  let y: string;
-  if (UNARY_OPS[fn]) y = g.op(UNARY_OPS[fn]!, [x]);
-  else if (ALPHA_OPS[fn]) y = g.op(ALPHA_OPS[fn]!, [x, g.input(g.dtype, [])]);
-  else if (fn === 'square') y = g.op('Mul', [x, x]);
-  else return undefined;
-  return { model: g.finish(y, shape), work: prod(shape) };
+  const y = ALPHA_OPS[fn] ? g.op(ALPHA_OPS[fn]!, [x, g.input(g.dtype, [])]) : applyUnary(g, fn, x);
+  return y === undefined ? undefined : { model: g.finish(y, shape), work: prod(shape) };
+}
+
+/** fused: the first elementwise kernel, then each unary function, as one graph (one call, no intermediate arrays). */
+function lowerFused(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered | undefined {
+  const first = attrs.first as { name: string; attrs: Attrs };
+  let y: string | undefined = first.name === 'binary' ? emitBinary(g, first.attrs, shapes, dtypes) : applyUnary(g, first.attrs.fn as UnaryFn, g.input(dtypes[0]!, shapes[0]!));
+  for (const fn of attrs.then as UnaryFn[]) if (y !== undefined) y = applyUnary(g, fn, y);
+  return y === undefined ? undefined : { model: g.finish(y, outShape), work: prod(outShape) };
 }
 
 /** NaN differs: ONNX Max/Min propagate a NaN from either side; the reference's max(NaN, 1) is 1, max(1, NaN) NaN. */
@@ -160,6 +171,11 @@ const BINARY_OPS: Record<BinaryFn, string> = { add: 'Add', sub: 'Sub', mul: 'Mul
  * dropped, as ONNX broadcasting right-aligns), so ONNX's numpy-style broadcasting does the rest.
  */
 function lowerBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered {
+  return { model: g.finish(emitBinary(g, attrs, shapes, dtypes), outShape), work: prod(outShape) };
+}
+
+/** The broadcasting binary kernel on two fresh graph inputs; returns its value. */
+function emitBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[]): string {
   const { a, b, rank } = binaryAxes('binary', attrs, shapes);
   const place = (x: string, shape: readonly number[], map: readonly number[]): string => {
     if (map.length === 0) return x; // a scalar broadcasts as it is
@@ -174,7 +190,7 @@ function lowerBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly n
   const fn = attrs.fn as BinaryFn;
   let y = g.op(BINARY_OPS[fn], [xa, xb]);
   if (fn === 'eq') y = g.op('Cast', [y], { to: ELEM[g.dtype] });
-  return { model: g.finish(y, outShape), work: prod(outShape) };
+  return y;
 }
 
 // ---- reductions ----
@@ -199,6 +215,7 @@ export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly
     case 'einsum': return lowerEinsum(g, attrs.spec as string, shapes, dtypes, outShape);
     case 'unary': return lowerUnary(g, attrs.fn as UnaryFn, shapes[0]!, dtypes[0]!);
     case 'binary': return lowerBinary(g, attrs, shapes, dtypes, outShape);
+    case 'fused': return lowerFused(g, attrs, shapes, dtypes, outShape);
     case 'reduce': return lowerReduce(g, attrs, shapes[0]!, dtypes[0]!, outShape);
     case 'softmax': {
       const y = g.op('Softmax', [g.input(dtypes[0]!, shapes[0]!)], { axis: attrs.axis as number });

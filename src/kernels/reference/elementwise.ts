@@ -46,3 +46,15 @@ export function binaryPartialTile(a: Tile, b: Tile, attrs: Attrs, outShape: read
   const partial = binaryPartials[attrs.fn as BinaryFn][attrs.wrt === 1 ? 1 : 0];
   return broadcastApply('binaryPartial', a, b, attrs, outShape, dtype, partial);
 }
+
+/** fused: the first kernel, then each unary function in place on the (fresh) result. */
+export function fusedTile(inputs: readonly Tile[], attrs: Attrs, outShape: readonly number[], dtype: DType): Tile {
+  const first = attrs.first as { name: string; attrs: Attrs };
+  const y = first.name === 'unary' ? unaryTile(inputs[0]!, first.attrs, dtype) : binaryTile(inputs[0]!, inputs[1]!, first.attrs, outShape, dtype);
+  const d = y.data;
+  for (const fn of attrs.then as UnaryFn[]) {
+    const f = unaryForward[fn];
+    for (let i = 0; i < d.length; i++) d[i] = f(d[i]!, 0);
+  }
+  return y;
+}

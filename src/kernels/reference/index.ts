@@ -3,7 +3,7 @@ import { makeTile } from '../../tile.js';
 import '../defs.js';
 import { registerKernelImpl } from '../registry.js';
 import { einsumGradTile, einsumTiles } from './einsum.js';
-import { binaryPartialTile, binaryTile, unaryGradTile, unaryTile } from './elementwise.js';
+import { binaryPartialTile, binaryTile, fusedTile, unaryGradTile, unaryTile } from './elementwise.js';
 import { logsumexpGradTile, logsumexpTile, reduceGradTile, reduceTile, softmaxGradTile, softmaxTile } from './reduce.js';
 
 export const REFERENCE = 'reference';
@@ -25,3 +25,4 @@ r('reshapeGrad', (t, _a, s, dt) => makeTile(s, dt, t[1]!.dtype === dt ? t[1]!.da
 r('binaryPartial', (t, a, s, dt) => binaryPartialTile(t[0]!, t[1]!, a, s, dt));
 r('second', (t, _a, _s, dt) => (t[1]!.dtype === dt ? t[1]! : makeTile(t[1]!.shape, dt, t[1]!.data)));
 r('expandDims', (t, _a, s, dt) => makeTile(s, dt, t[0]!.dtype === dt ? t[0]!.data.slice() : t[0]!.data));
+r('fused', (t, a, s, dt) => fusedTile(t, a, s, dt));
