@@ -13,23 +13,14 @@ import { ORT, ORT_STATUS, ortStats, setOrtSmallWork } from '../../src/kernels/or
 import { REFERENCE } from '../../src/kernels/reference/index.js';
 import { applyKernel, backendNames, hasKernelImpl, type KernelCall } from '../../src/kernels/registry.js';
 import { makeTile, type DType, type Tile } from '../../src/tile.js';
+// A seeded PRNG (the library's mulberry32), so any failure can be replayed.
+import { rng } from '../helpers/dense.js';
 
 // Every call must reach ORT here, however small (production routes tiny calls to the reference kernels).
 setOrtSmallWork(0);
 
 const SEED = Number(process.env.RELML_SEED ?? 20240611);
 
-/** mulberry32: a small seeded PRNG, so any failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Case {
   label: string;
