@@ -83,11 +83,12 @@ for (const engine of CONFIGS) {
 }
 
 describe('SQL executor on DuckDB: key contraction (keyDot)', () => {
-  // A layer's weight gradient over row tiles: sum over rows j of X_j^T G_j, including ragged row blocks.
+  // A layer's weight gradient over row tiles: sum over rows j of X_j^T G_j, including ragged row blocks
+  // and vectors longer than KEY_DOT_CHUNK (16,500 rows: two chunks).
   test('weight gradients over row tiles equal the reference and run as one keyDot statement', async () => {
     const ex = await duckdbExecutor();
     try {
-      for (const [N, F, C, bt] of [[37, 16, 12, 1], [50, 16, 9, 8], [23, 12, 16, 5]] as const) {
+      for (const [N, F, C, bt] of [[37, 16, 12, 1], [50, 16, 9, 8], [23, 12, 16, 5], [16500, 8, 8, 1]] as const) {
         const rr = rng(N * 31 + F);
         const x = randomData(N * F, rr), w = randomData(F * C, rr);
         const X = r.tensor(x, { shape: [N, F], dtype: 'float64', tile: [bt, F] });

@@ -381,6 +381,8 @@ export const DEFAULT_KEY_DOT_MIN_TILE = 8;
  * sparse relation with big tiles keeps the join + GROUP BY.
  */
 export const KEY_DOT_MAX_DENSE = 2 ** 28;
+/** keyDot's vectors are cut into chunks of this many positions (see keyDot). */
+export const KEY_DOT_CHUNK = 16384;
 
 export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: JoinOn, groupBy: readonly number[], ctx: Ctx): string | null {
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
@@ -417,9 +419,14 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
     const gn = [...g.map(({ n }) => n), 'g_'];
     const d = `(SELECT ${gsel} FROM ${S.from} AS x)`;
     const on2 = [...gn.map((n) => `d.${n} = g.${n}`), 'd.p_ = s.p_'].join(' AND ');
-    return `(WITH d AS ${d} SELECT ${gn.map((n) => `g.${n}`).join(', ')}, list(coalesce(d.v, 0) ORDER BY s.p_) AS vec ` +
-      `FROM (SELECT DISTINCT ${gn.join(', ')} FROM d) AS g CROSS JOIN range(0, ${sqlInt(total)}) AS s(p_) LEFT JOIN d ON ${on2} GROUP BY ${gn.map((n) => `g.${n}`).join(', ')})`;
+    const cg = chunks > 1 ? [`${ctx.dialect.intDiv('s.p_', sqlInt(KEY_DOT_CHUNK))}`] : [];
+    return `(WITH d AS ${d} SELECT ${gn.map((n) => `g.${n}`).join(', ')}, ${chunks > 1 ? `${cg[0]} AS c_, ` : ''}list(coalesce(d.v, 0) ORDER BY s.p_) AS vec ` +
+      `FROM (SELECT DISTINCT ${gn.join(', ')} FROM d) AS g CROSS JOIN range(0, ${sqlInt(total)}) AS s(p_) LEFT JOIN d ON ${on2} GROUP BY ${[...gn.map((n) => `g.${n}`), ...cg].join(', ')})`;
   };
+  // Long vectors are cut into chunks of KEY_DOT_CHUNK positions (one list per group and chunk, dot products
+  // summed): DuckDB's list() aggregate states cannot spill, and one list per group over all positions ran
+  // out of memory at full size (169,343 nodes) under a memory_limit.
+  const chunks = Math.ceil(total / KEY_DOT_CHUNK);
   const lSummed = J.map(([l]) => l), rSummed = J.map(([, r]) => r);
   const lKept = range(L.keys).filter((l) => !lSummed.includes(l));
   const rKept = range(R.keys).filter((r) => !rSummed.includes(r));
@@ -429,6 +436,8 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
   ];
   const keyExpr = (p: number): string => (p < L.keys ? `l.lk${sqlInt(p)}` : `r.rk${sqlInt(rFree[p - L.keys]!)}`);
   const outIdx = [...O].map((c) => (A.includes(c) ? `l.l_${A.indexOf(c)}` : `r.r_${B.indexOf(c)}`));
-  return `SELECT ${selectList(groupBy.map(keyExpr), outIdx, 'list_dot_product(l.vec, r.vec)')} FROM ${side(L, A, 'l', lSummed, lKept)} AS l ` +
-    `JOIN ${side(R, B, 'r', rSummed, rKept)} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
+  const from = `FROM ${side(L, A, 'l', lSummed, lKept)} AS l JOIN ${side(R, B, 'r', rSummed, rKept)} AS r ON `;
+  if (chunks === 1) return `SELECT ${selectList(groupBy.map(keyExpr), outIdx, 'list_dot_product(l.vec, r.vec)')} ${from}${conds.length ? conds.join(' AND ') : 'TRUE'}`;
+  const group = [...groupBy.map(keyExpr), ...outIdx];
+  return `SELECT ${selectList(groupBy.map(keyExpr), outIdx, 'SUM(list_dot_product(l.vec, r.vec))')} ${from}${[...conds, 'l.c_ = r.c_'].join(' AND ')}${groupClause(group)}`;
 }
