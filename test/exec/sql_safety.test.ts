@@ -6,11 +6,11 @@
  * parameter tables as they were (transactions).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gradPlan, IdentifierError, input, KeyError, NonFiniteError, RelmlError, SqlError, sum, toPlan } from '../../src/index.js';
 import * as r from '../../src/index.js';
-import { checkIdentifier, quoteIdent, quoteTable, sqlTrainStep, SqlTable, type SqlExecutor } from '../../src/exec/sql/index.js';
-import { createTable, dropSchema, ENGINES, insertRows, openEngine, privateSchema, scalar } from '../helpers/sql.js';
+import { checkIdentifier, quoteIdent, quoteTable, sqlTrainStep, SqlTable } from '../../src/exec/sql/index.js';
+import { createTable, engineSuite, ENGINES, insertRows, scalar } from '../helpers/sql.js';
 
 /** Hostile names aimed at the victim table of `schema` (which the injected SQL would name). */
 const hostileTables = (schema: string): string[] => [
@@ -39,25 +39,20 @@ test('identifiers that cannot be used safely are rejected with IdentifierError',
 
 for (const engine of ENGINES) {
   describe(`SQL safety on ${engine}`, () => {
-    let ex: SqlExecutor | undefined, skip: string | undefined, schema = '';
-    before(async () => {
-      const got = await openEngine(engine);
-      if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); return; }
-      ex = got;
-      schema = await privateSchema(ex, 'safety');
+    const suite = engineSuite(engine, 'safety', async (ex, schema) => {
       await createTable(ex, schema, 'victim', [['id', 'int'], ['val', 'double']]);
       await insertRows(ex, schema, 'victim', [[1, 10], [2, 20], [3, 30]]);
     });
-    after(async () => { if (ex) { await dropSchema(ex, schema); await ex.close(); } });
 
-    const tableCount = () => scalar(ex!, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${schema}'`);
+    const tableCount = () => scalar(suite.ex!, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${suite.schema}'`);
     const victimIntact = async () => {
-      assert.equal(await scalar(ex!, `SELECT COUNT(*) FROM ${quoteTable('victim', schema)}`), 3, 'victim row count');
-      assert.equal(await scalar(ex!, `SELECT SUM(val) FROM ${quoteTable('victim', schema)}`), 60, 'victim contents');
+      assert.equal(await scalar(suite.ex!, `SELECT COUNT(*) FROM ${quoteTable('victim', suite.schema)}`), 3, 'victim row count');
+      assert.equal(await scalar(suite.ex!, `SELECT SUM(val) FROM ${quoteTable('victim', suite.schema)}`), 60, 'victim contents');
     };
 
     test('hostile table and column names are handled: the plan reads exactly that table, nothing else changes', async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       // A plan: s = sum over the 4 keys of a scalar-tiled vector input.
       const plan = toPlan({ s: sum(input('x', [4], { dtype: 'float64', tile: [1] })) });
       const HOSTILE_TABLES = hostileTables(schema);
@@ -74,7 +69,8 @@ for (const engine of ENGINES) {
     });
 
     test('a name that does not exist is a typed SqlError, not a silent result', async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       const plan = toPlan({ s: sum(input('x', [4], { dtype: 'float64', tile: [1] })) });
       await assert.rejects(ex!.run(plan, { x: new SqlTable({ table: 'victim"; --', schema, keys: ['id'], value: 'val' }) }),
         (e: unknown) => e instanceof SqlError && e.code === 'SQL' && e.details.engine === engine);
@@ -82,7 +78,8 @@ for (const engine of ENGINES) {
     });
 
     test('bound tables are checked against the input schema (keys out of bounds are a KeyError)', async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       const plan = toPlan({ s: sum(input('x', [3], { dtype: 'float64', tile: [1] })) });
       // victim has ids 1..3; bound 3 allows 0..2.
       await assert.rejects(ex!.run(plan, { x: new SqlTable({ table: 'victim', schema, keys: ['id'], value: 'val' }) }), KeyError);
@@ -91,7 +88,8 @@ for (const engine of ENGINES) {
     });
 
     test('a training step that fails mid-way leaves every parameter table as it was', async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       // loss = sum((w * x + b)^2): parameters w [3] and b [] in their own tables.
       const f = (w: r.Tensor, b: r.Tensor, x: r.Tensor) => sum(r.square(r.add(r.mul(w, x), b)));
       const plan = gradPlan(f, [input('w', [3], { dtype: 'float64', tile: [1] }), input('b', [], { dtype: 'float64' }), input('x', [3], { dtype: 'float64', tile: [1] })], [0, 1]);

@@ -5,13 +5,13 @@
  * reference executor running the same steps in Node (float64) within 1e-4 relative, and the loss must fall.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { add, einsum, exp, gradPlan, input, log, mean, mul, Relation, runSync, sub, type Tensor } from '../../src/index.js';
-import { sqlTrainStep, SqlTable, quoteIdent, type SqlExecutor } from '../../src/exec/sql/index.js';
+import { sqlTrainStep, SqlTable, quoteIdent } from '../../src/exec/sql/index.js';
 import { denseSchema } from '../../src/tra/schema.js';
 import { makeTile } from '../../src/tile.js';
 import { rng } from '../helpers/dense.js';
-import { createTable, dropSchema, ENGINES, insertRows, openEngine, privateSchema } from '../helpers/sql.js';
+import { createTable, engineSuite, ENGINES, insertRows } from '../helpers/sql.js';
 
 const N = 150, D = 24, STEPS = 15, LR = 0.5, DENSITY = 0.15;
 
@@ -62,17 +62,11 @@ const reference = referenceRun();
 
 for (const engine of ENGINES) {
   describe(`training inside ${engine}`, () => {
-    let ex: SqlExecutor | undefined, skip: string | undefined, schema = '';
-    before(async () => {
-      const got = await openEngine(engine);
-      if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); return; }
-      ex = got;
-      schema = await privateSchema(ex, 'train');
-    });
-    after(async () => { if (ex) { await dropSchema(ex, schema); await ex.close(); } });
+    const suite = engineSuite(engine, 'train');
 
     test(`logistic regression on a sparse feature table: ${STEPS} steps match the reference (1e-4 relative) and the loss falls`, async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       const { feats, y, w0 } = dataset();
       await createTable(ex!, schema, 'features', [['row', 'int'], ['col', 'int'], ['val', 'double']]);
       await createTable(ex!, schema, 'labels', [['row', 'int'], ['y', 'double']]);

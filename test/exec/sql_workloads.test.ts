@@ -8,14 +8,14 @@
  * (Logistic regression on a sparse feature table is in sql_train.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as r from '../../src/index.js';
 import { gradPlan, input, Relation, runSync, type Plan, type Tensor } from '../../src/index.js';
-import { quoteIdent, sqlTrainStep, SqlTable, type SqlBindings, type SqlExecutor } from '../../src/exec/sql/index.js';
+import { quoteIdent, sqlTrainStep, SqlTable, type SqlBindings } from '../../src/exec/sql/index.js';
 import { denseSchema } from '../../src/tra/schema.js';
 import { makeTile } from '../../src/tile.js';
 import { rng } from '../helpers/dense.js';
-import { createTable, dropSchema, ENGINES, insertRows, openEngine, privateSchema } from '../helpers/sql.js';
+import { createTable, engineSuite, ENGINES, insertRows } from '../helpers/sql.js';
 
 type Rows = number[][];
 interface DataTable { name: string; cols: string[]; rows: Rows; keys: number; value: boolean }
@@ -155,17 +155,11 @@ const REFERENCE = WORKLOADS.map(referenceRun);
 
 for (const engine of ENGINES) {
   describe(`workloads trained inside ${engine}`, () => {
-    let ex: SqlExecutor | undefined, skip: string | undefined, schema = '';
-    before(async () => {
-      const got = await openEngine(engine);
-      if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); return; }
-      ex = got;
-      schema = await privateSchema(ex, 'work');
-    });
-    after(async () => { if (ex) { await dropSchema(ex, schema); await ex.close(); } });
+    const suite = engineSuite(engine, 'work');
 
     WORKLOADS.forEach((w, wi) => test(`${w.name}: ${w.steps} steps match the reference (1e-4) and the loss falls`, async (t) => {
-      if (skip) { t.skip(skip); return; }
+      if (suite.skip) { t.skip(suite.skip); return; }
+      const ex = suite.ex!, schema = suite.schema;
       const bindings: Record<string, SqlTable> = {};
       const created = new Set<string>();
       for (const [arg, d] of Object.entries(w.data)) {

@@ -1,5 +1,6 @@
 /** Test helpers for the SQL executor: engines, a private schema per test process, parameterised inserts. */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type { Relation } from '../../src/index.js';
 import { keyString } from '../../src/tra/relation.js';
 import { maxRelErr } from './dense.js';
@@ -30,6 +31,27 @@ export async function privateSchema(ex: SqlExecutor, tag: string): Promise<strin
 
 export async function dropSchema(ex: SqlExecutor, schema: string): Promise<void> {
   await ex.engine.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
+}
+
+/** What a suite's tests share: the open executor and its private schema, or why the engine is skipped. */
+export interface EngineSuite { ex?: SqlExecutor; schema: string; skip?: string }
+
+/**
+ * Registers before/after hooks in the current describe block: open `engine`, create a private schema
+ * (tagged `tag`) and run `setup` in it; afterwards drop the schema and close. When the engine is not
+ * reachable, `skip` says why (openEngine throws instead under RELML_REQUIRE_PG=1).
+ */
+export function engineSuite(engine: EngineName, tag: string, setup?: (ex: SqlExecutor, schema: string) => Promise<void>): EngineSuite {
+  const suite: EngineSuite = { schema: '' };
+  before(async () => {
+    const got = await openEngine(engine);
+    if (typeof got === 'string') { suite.skip = got; console.log(`SKIP ${engine}: ${got}`); return; }
+    suite.ex = got;
+    suite.schema = await privateSchema(got, tag);
+    await setup?.(got, suite.schema);
+  });
+  after(async () => { if (suite.ex) { await dropSchema(suite.ex, suite.schema); await suite.ex.close(); } });
+  return suite;
 }
 
 /** CREATE TABLE schema.table (columns…) with INTEGER / DOUBLE columns; names are quoted. */
