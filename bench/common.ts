@@ -62,3 +62,19 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export const fmt = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+
+/**
+ * Seconds of each of `n` training steps (compiled step plus optimizer update) after `warmup` untimed ones.
+ * Structural types keep this file free of engine imports (train_compare.ts sets the environment first).
+ */
+export async function timeSteps<B extends { x: unknown; y: unknown }, G>(step: (x: B['x'], y: B['y']) => Promise<{ grads: G }>, update: (grads: G) => void,
+  batches: Iterator<B>, n: number, warmup = 2): Promise<number[]> {
+  const ts: number[] = [];
+  for (let s = 0; s < n + warmup; s++) {
+    const b = batches.next().value as B;
+    const t = performance.now();
+    update((await step(b.x, b.y)).grads);
+    if (s >= warmup) ts.push((performance.now() - t) / 1000);
+  }
+  return ts;
+}

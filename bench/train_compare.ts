@@ -21,7 +21,7 @@ const { loadFashionMnist } = await import('../src/data/idx.js');
 const { DataLoader, deriveSeed } = await import('../src/data/loader.js');
 const { CompiledModel, toFloat32 } = await import('../src/nn/compiled.js');
 const { SGD } = await import('../src/optim/optimizer.js');
-const { arg, loadTfjsWasm, table } = await import('./common.js');
+const { arg, loadTfjsWasm, table, timeSteps } = await import('./common.js');
 const { spawnSync } = await import('node:child_process');
 
 type Kind = 'mlp' | 'cnn';
@@ -41,15 +41,7 @@ async function relml(kind: Kind): Promise<Row> {
   const row: Row = { system: 'relml', model: kind, secs: [], acc: [] };
   try {
     if (kind === 'cnn' && CNN_STEPS > 0) {
-      const it = loader.epoch(0);
-      const ts: number[] = [];
-      for (let s = 0; s < CNN_STEPS + 2; s++) {
-        const b = it.next().value!;
-        const t = performance.now();
-        const r = await cm.step(b.x, b.y);
-        opt.step(model.parameters(), r.grads);
-        if (s >= 2) ts.push((performance.now() - t) / 1000);
-      }
+      const ts = await timeSteps((x, y) => cm.step(x, y), (g) => opt.step(model.parameters(), g), loader.epoch(0), CNN_STEPS);
       row.secs.push((ts.reduce((a, b) => a + b, 0) / ts.length) * STEPS);
       row.extrapolated = true;
       return row;

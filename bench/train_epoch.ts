@@ -13,6 +13,7 @@ import { loadFashionMnist } from '../src/data/idx.js';
 import { DataLoader, deriveSeed } from '../src/data/loader.js';
 import { CompiledModel, toFloat32 } from '../src/nn/compiled.js';
 import { SGD } from '../src/optim/optimizer.js';
+import { median, timeSteps } from './common.js';
 
 const arg = (name: string, d: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : d; };
 const EPOCHS = Number(arg('epochs', '5')), CNN_STEPS = Number(arg('cnn-steps', '20')), MODELS = arg('models', 'mlp,cnn').split(',') as ModelKind[];
@@ -24,17 +25,8 @@ for (const kind of MODELS) {
   const opt = new SGD(0.1);
   const loader = new DataLoader(data.train.images, 784, data.train.labels, { batchSize: 128, seed: deriveSeed(1, 1) });
   if (kind === 'cnn' && CNN_STEPS > 0) {
-    const it = loader.epoch(0);
-    const times: number[] = [];
-    for (let s = 0; s < CNN_STEPS + 2; s++) {
-      const b = it.next().value!;
-      const t = performance.now();
-      const r = await cm.step(b.x, b.y);
-      opt.step(model.parameters(), r.grads);
-      if (s >= 2) times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    const med = times[times.length >> 1]! / 1000;
+    const times = await timeSteps((x, y) => cm.step(x, y), (g) => opt.step(model.parameters(), g), loader.epoch(0), CNN_STEPS);
+    const med = median(times);
     console.log(`cnn: ${(med * 1000).toFixed(0)} ms/step (median of ${CNN_STEPS} after 2 warm-up steps) => ${(med * loader.numBatches).toFixed(0)} s/epoch extrapolated`);
     continue;
   }
