@@ -5,7 +5,6 @@
  */
 import type { Node } from '../tra/node.js';
 import { OPS } from '../tra/ops/index.js';
-import { schemaString } from '../tra/schema.js';
 import { placementString, type Placement } from './placement.js';
 
 /** select: each site keeps its share of a replicated relation (no messages). */
@@ -77,4 +76,3 @@ export function explainIA(p: IAPlan): string {
   ].join('\n');
 }
 
-export function stepSchema(s: IAStep): string { return schemaString(s.node.schema); }

@@ -29,15 +29,3 @@ export function siteOf(key: readonly number[], p: Placement, sites: number): num
 export function placementString(p: Placement): string {
   return p.kind === 'partitioned' ? `part(${p.dims.join(',')})` : p.kind === 'replicated' ? 'repl' : p.kind;
 }
-
-export function samePlacement(a: Placement, b: Placement): boolean {
-  return placementString(a) === placementString(b);
-}
-
-/** Maps a partitioning through a change of key positions (`to[d]` = new position of old dim d, or -1). */
-export function remap(p: Placement, to: readonly number[]): Placement {
-  if (p.kind !== 'partitioned') return p;
-  const dims = p.dims.map((d) => to[d]!);
-  if (dims.some((d) => d === undefined || d < 0)) throw new PlanError(`placement ${placementString(p)} loses its partitioning dim`);
-  return { kind: 'partitioned', dims };
-}
