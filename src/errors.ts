@@ -107,3 +107,10 @@ export class SqlError extends RelmlError {
     super('SQL', `${engine}: ${message}`, { engine, ...details });
   }
 }
+
+/** A sparse tensor's coordinate list is malformed: lengths differ, or entry `entry` lies outside the shape. */
+export class SparseIndexError extends RelmlError {
+  constructor(name: string, message: string, details: Record<string, unknown> = {}) {
+    super('SPARSE_INDEX', `${name}: ${message}`, { name, ...details });
+  }
+}

@@ -28,5 +28,7 @@ export * from './frontend/ops/elementwise.js';
 export { sum, mean, max, min, softmax, logSoftmax, logsumexp, expandDims } from './frontend/ops/reduce.js';
 export { transpose, reshape, slice, pad, concat, retile } from './frontend/ops/shape.js';
 export { grad, valueAndGrad, gradPlan, type GradOptions } from './frontend/grad.js';
+export { sparseTensor, spmm } from './frontend/sparse.js';
+export { sparseRelation, sparseToDense, type Coo, type SparseOptions } from './tra/sparse.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

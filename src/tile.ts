@@ -11,6 +11,12 @@ export interface Tile {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly data: TileData;
+  /**
+   * Present on a sparse tile (rank 2, compressed sparse rows): `data` then holds only the nonzeros, row
+   * r's at [indptr[r], indptr[r+1]) with their columns in `indices`. Only kernels that declare the
+   * input sparse (KernelDef.sparseInputs, src/kernels/sparse.ts) may read one.
+   */
+  readonly csr?: { readonly indptr: Int32Array; readonly indices: Int32Array };
 }
 
 export function sizeOf(shape: readonly number[]): number {
@@ -49,12 +55,16 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 export function castTile(t: Tile, dtype: DType): Tile {
-  return t.dtype === dtype ? t : makeTile(t.shape, dtype, t.data);
+  if (t.dtype === dtype) return t;
+  if (t.csr) return { shape: t.shape, dtype, data: dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data), csr: t.csr };
+  return makeTile(t.shape, dtype, t.data);
 }
 
 /** Copies a box `[start, start+extent)` of `src` into `dst` at `dstStart`. Both tiles share rank. */
 export function copyBox(src: Tile, srcStart: readonly number[], dst: { shape: readonly number[]; data: TileData },
   dstStart: readonly number[], extent: readonly number[]): void {
+  // A sparse tile's data is not row-major: re-tiling or assembling one densely would read garbage.
+  if (src.csr) throw new ShapeError(`a sparse (CSR) tile of shape [${src.shape.join(',')}] cannot be copied densely; convert it with sparseToDense`, { shape: [...src.shape] });
   const r = extent.length;
   if (r === 0) { dst.data[0] = src.data[0]!; return; }
   const ss = stridesOf(src.shape), ds = stridesOf(dst.shape);

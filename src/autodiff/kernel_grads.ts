@@ -92,5 +92,7 @@ export function joinGrad(k: KernelCall, wrt: 0 | 1): JoinGrad {
       default: return { kind: 'partial', partial: { name: 'binaryPartial', attrs: { ...a, wrt } }, kernel: einsum(`${O},${O}->${X}`) };
     }
   }
+  // spmm(A, H), A sparse (kernels/sparse.ts): dH = Aᵀ·G; dA = G·Hᵀ sampled at A's nonzeros.
+  if (k.name === 'spmm') return wrt === 1 ? { kind: 'withOther', kernel: { name: 'spmmT', attrs: {} } } : { kind: 'withOther', kernel: einsum('ik,jk->ij'), fixup: { name: 'sparseSample', attrs: {} } };
   throw new PlanError(`autodiff: kernel '${k.name}' has no derivative rule for join`, { kernel: k.name });
 }

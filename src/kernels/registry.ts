@@ -21,6 +21,8 @@ export interface KernelDef {
   readonly arity: number;
   /** Validates attributes and input shapes (throwing KernelError) and gives each output dim's source. */
   outDims(shapes: readonly (readonly number[])[], attrs: Readonly<Record<string, unknown>>): DimSource[];
+  /** Input positions that take sparse (CSR) tiles; every other input must be dense. */
+  readonly sparseInputs?: readonly number[];
   /** One-line description for explain(). */
   describe(attrs: Readonly<Record<string, unknown>>): string;
 }
@@ -95,6 +97,10 @@ export function outShape(call: KernelCall, shapes: readonly (readonly number[])[
 /** Runs a kernel call on a backend, checking the implementation returned the promised shape. */
 export function applyKernel(backend: string, call: KernelCall, inputs: readonly Tile[], dtype: DType): Tile {
   const shape = outShape(call, inputs.map((t) => t.shape));
+  const sparseOk = kernelDef(call.name).sparseInputs;
+  inputs.forEach((t, i) => {
+    if (t.csr && !sparseOk?.includes(i)) throw new KernelError(call.name, `input ${i} is a sparse (CSR) tile, but this kernel reads dense tiles only (sparse operands go through spmm)`, { backend, input: i });
+  });
   const out = kernelImpl(backend, call.name)(inputs, call.attrs, shape, dtype);
   if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
     throw new KernelError(call.name, `backend '${backend}' returned shape [${out.shape.join(',')}], expected [${shape.join(',')}]`, { backend });

@@ -58,6 +58,8 @@ function dimClasses(plan: Plan): { uf: UnionFind; fixed: Set<string>; inputs: No
         }
         const whole = WHOLE_AXIS[k.name];
         if (whole) n.inputs.forEach((x) => whole(k.attrs, x.schema.tile.length).forEach((d) => { if (d < x.schema.tile.length) fix(x, d); }));
+        // Sparse (CSR) tiles keep the blocking they were built with: re-tiling one would have to rebuild it.
+        for (const i of kernelDef(k.name).sparseInputs ?? []) n.inputs[i]!.schema.tile.forEach((_, d) => fix(n.inputs[i]!, d));
         if (n.op === 'join') {
           const [a, b] = n.inputs as [Node, Node];
           for (const [l, r] of n.attrs.on as JoinOn) for (const da of tied(a, l)) for (const db of tied(b, r)) uf.union(v(a, da), v(b, db));

@@ -34,7 +34,7 @@ export function iaFromJSON(j: IAJSON): { steps: SiteStep[]; outputs: number[] } 
 }
 
 /** A tuple on the wire: key, tile shape and dtype, and the tile's own buffer. */
-export interface WireTuple { k: number[]; s: number[]; d: DType; b: ArrayBuffer }
+export interface WireTuple { k: number[]; s: number[]; d: DType; b: ArrayBuffer; /** A CSR tile's indptr and indices. */ csr?: [ArrayBuffer, ArrayBuffer] }
 
 /**
  * Packs tuples for postMessage: each tile is copied into a fresh buffer (tiles are shared between
@@ -48,12 +48,17 @@ export function pack(tuples: Iterable<Tuple>, transfer: ArrayBuffer[]): { wire: 
     const b = tile.data.slice().buffer as ArrayBuffer;
     transfer.push(b);
     bytes += tile.data.byteLength;
-    wire.push({ k: [...key], s: [...tile.shape], d: tile.dtype, b });
+    const csr = tile.csr ? [tile.csr.indptr.slice().buffer, tile.csr.indices.slice().buffer] as [ArrayBuffer, ArrayBuffer] : undefined;
+    if (csr) { transfer.push(...csr); bytes += csr[0].byteLength + csr[1].byteLength; }
+    wire.push({ k: [...key], s: [...tile.shape], d: tile.dtype, b, ...(csr ? { csr } : {}) });
   }
   return { wire, bytes };
 }
 
 export function unpack(wire: readonly WireTuple[]): Tuple[] {
-  return wire.map((w) => ({ key: w.k, tile: makeTile(w.s, w.d, w.d === 'float64' ? new Float64Array(w.b) : new Float32Array(w.b)) }));
+  return wire.map((w) => {
+    const data = w.d === 'float64' ? new Float64Array(w.b) : new Float32Array(w.b);
+    return { key: w.k, tile: w.csr ? { shape: w.s, dtype: w.d, data, csr: { indptr: new Int32Array(w.csr[0]), indices: new Int32Array(w.csr[1]) } } : makeTile(w.s, w.d, data) };
+  });
 }
 

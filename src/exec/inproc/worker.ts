@@ -6,6 +6,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import '../../kernels/defs.js';
 import '../../kernels/reference/index.js';
+import '../../kernels/sparse.js';
 import { REFERENCE } from '../../kernels/reference/index.js';
 import { RelmlError } from '../../errors.js';
 import { Relation, type Tuple } from '../../tra/relation.js';

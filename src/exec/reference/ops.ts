@@ -52,7 +52,9 @@ class Groups {
     const key = this.groupBy.map((p) => fullKey[p]!), ks = keyString(key);
     const g = this.groups.get(ks);
     if (!g) { this.groups.set(ks, { key, tile, owned: false }); return; }
-    if (!g.owned) { g.tile = makeTile(g.tile.shape, this.dtype, g.tile.data.slice()); g.owned = true; }
+    // Sparse tiles add up value by value only when they share one pattern (gradients sampled at A's nonzeros).
+    if ((g.tile.csr || tile.csr) && g.tile.csr !== tile.csr) throw new PlanError(`aggregate: tiles in group (${key}) are sparse with different patterns`);
+    if (!g.owned) { g.tile = g.tile.csr ? { ...g.tile, data: g.tile.data.slice() } : makeTile(g.tile.shape, this.dtype, g.tile.data.slice()); g.owned = true; }
     const a = g.tile.data, b = tile.data;
     if (a.length !== b.length) throw new PlanError(`aggregate: tiles in group (${key}) have different shapes [${g.tile.shape}] and [${tile.shape}]`);
     if (this.fn === 'sum') for (let i = 0; i < a.length; i++) a[i]! += b[i]!;

@@ -1,0 +1,106 @@
+/**
+ * Kernels on sparse tiles (compressed sparse rows, Tile.csr): a block of a sparse matrix such as a graph's
+ * adjacency, stored as its nonzeros, so a relation of a few such blocks replaces millions of one-element
+ * tiles (one JS object, map entry and kernel call per edge). Definitions and the reference (TypeScript)
+ * implementations live here; the 'ort' backend runs these through its reference fallback.
+ *
+ *   spmm(A, H)          A sparse [r,c], H dense [c,k]  -> dense [r,k] = A·H
+ *   spmmT(G, A)         G dense [r,k],  A sparse [r,c] -> dense [c,k] = Aᵀ·G   (spmm's gradient w.r.t. H)
+ *   sparseSample(A, D)  A sparse [r,c], D dense [r,c]  -> sparse [r,c]: D at A's nonzeros (the gradient
+ *                       w.r.t. A's values is the dense G·Hᵀ sampled there)
+ * Duplicate coordinates mean their sum, as in a dense assembly.
+ */
+import { KernelError } from '../errors.js';
+import { allocData, type DType, type Tile, type TileData } from '../tile.js';
+import { REFERENCE } from './reference/index.js';
+import { defineKernel, registerKernelImpl, type DimSource } from './registry.js';
+
+type Shapes = readonly (readonly number[])[];
+
+function rank2(kernel: string, shapes: Shapes): void {
+  shapes.forEach((s, i) => { if (s.length !== 2) throw new KernelError(kernel, `input ${i} must be a matrix tile, got shape [${s.join(',')}]`, { input: i }); });
+}
+
+function agree(kernel: string, what: string, a: number, b: number): void {
+  if (a !== b) throw new KernelError(kernel, `${what}: ${a} vs ${b}`);
+}
+
+defineKernel({
+  name: 'spmm', arity: 2, sparseInputs: [0],
+  outDims: (s): DimSource[] => { rank2('spmm', s); agree('spmm', 'sparse tile columns must equal dense tile rows', s[0]![1]!, s[1]![0]!); return [{ input: 0, dim: 0 }, { input: 1, dim: 1 }]; },
+  describe: () => 'spmm',
+});
+defineKernel({
+  name: 'spmmT', arity: 2, sparseInputs: [1],
+  outDims: (s): DimSource[] => { rank2('spmmT', s); agree('spmmT', 'gradient tile rows must equal sparse tile rows', s[0]![0]!, s[1]![0]!); return [{ input: 1, dim: 1 }, { input: 0, dim: 1 }]; },
+  describe: () => 'spmm_t',
+});
+defineKernel({
+  name: 'sparseSample', arity: 2, sparseInputs: [0],
+  outDims: (s): DimSource[] => {
+    rank2('sparseSample', s);
+    agree('sparseSample', 'sparse and dense tiles must have the same rows', s[0]![0]!, s[1]![0]!);
+    agree('sparseSample', 'sparse and dense tiles must have the same columns', s[0]![1]!, s[1]![1]!);
+    return [{ input: 0, dim: 0 }, { input: 0, dim: 1 }];
+  },
+  describe: () => 'sparse_sample',
+});
+
+function csrOf(kernel: string, t: Tile, input: number): NonNullable<Tile['csr']> {
+  if (!t.csr) throw new KernelError(kernel, `input ${input} must be a sparse (CSR) tile, got a dense one of shape [${t.shape.join(',')}]`, { input });
+  return t.csr;
+}
+
+/**
+ * out[i,:] += v·H[j,:] for every nonzero (i,j,v); one pass over the nonzeros, rows of k contiguous
+ * floats. (Called with Float32Array or Float64Array; V8 keeps one fast path per array kind.)
+ */
+function spmmLoop(indptr: Int32Array, indices: Int32Array, vals: TileData, h: TileData, k: number, out: TileData): void {
+  const rows = indptr.length - 1;
+  for (let i = 0; i < rows; i++) {
+    const o = i * k;
+    for (let p = indptr[i]!, end = indptr[i + 1]!; p < end; p++) {
+      const v = vals[p]!, b = indices[p]! * k;
+      for (let x = 0; x < k; x++) out[o + x] += v * h[b + x]!;
+    }
+  }
+}
+
+/** out[j,:] += v·G[i,:] for every nonzero (i,j,v): the transposed product as a scatter over A's rows. */
+function spmmTLoop(indptr: Int32Array, indices: Int32Array, vals: TileData, g: TileData, k: number, out: TileData): void {
+  const rows = indptr.length - 1;
+  for (let i = 0; i < rows; i++) {
+    const o = i * k;
+    for (let p = indptr[i]!, end = indptr[i + 1]!; p < end; p++) {
+      const v = vals[p]!, b = indices[p]! * k;
+      for (let x = 0; x < k; x++) out[b + x] += v * g[o + x]!;
+    }
+  }
+}
+
+export function spmmTile(a: Tile, h: Tile, shape: readonly number[], dtype: DType): Tile {
+  const { indptr, indices } = csrOf('spmm', a, 0);
+  const out = allocData(dtype, shape[0]! * shape[1]!);
+  spmmLoop(indptr, indices, a.data, h.data, shape[1]!, out);
+  return { shape: [...shape], dtype, data: out };
+}
+
+export function spmmTTile(g: Tile, a: Tile, shape: readonly number[], dtype: DType): Tile {
+  const { indptr, indices } = csrOf('spmmT', a, 1);
+  const out = allocData(dtype, shape[0]! * shape[1]!);
+  spmmTLoop(indptr, indices, a.data, g.data, shape[1]!, out);
+  return { shape: [...shape], dtype, data: out };
+}
+
+export function sparseSampleTile(a: Tile, d: Tile, dtype: DType): Tile {
+  const csr = csrOf('sparseSample', a, 0), cols = a.shape[1]!;
+  const vals = allocData(dtype, a.data.length);
+  for (let i = 0; i + 1 < csr.indptr.length; i++) {
+    for (let p = csr.indptr[i]!; p < csr.indptr[i + 1]!; p++) vals[p] = d.data[i * cols + csr.indices[p]!]!;
+  }
+  return { shape: [...a.shape], dtype, data: vals, csr };
+}
+
+registerKernelImpl(REFERENCE, 'spmm', (t, _a, s, dt) => spmmTile(t[0]!, t[1]!, s, dt));
+registerKernelImpl(REFERENCE, 'spmmT', (t, _a, s, dt) => spmmTTile(t[0]!, t[1]!, s, dt));
+registerKernelImpl(REFERENCE, 'sparseSample', (t, _a, _s, dt) => sparseSampleTile(t[0]!, t[1]!, dt));
