@@ -4,6 +4,7 @@ import './kernels/reference/index.js';
 // Before anything loads the ort backend, which copies the reference implementations it has no lowering for
 // (im2col/col2im would otherwise be missing on 'ort', e.g. for a CNN on InprocExecutor).
 import './kernels/conv.js';
+import './kernels/conv2d.js';
 
 export * from './errors.js';
 export { makeTile, type DType, type Tile, type TileData } from './tile.js';

@@ -50,6 +50,7 @@ export function mapGrad(k: KernelCall): MapGrad {
     case 'reshape': return { kind: 'withInput', kernel: { name: 'reshapeGrad', attrs: {} } };
     // im2col is linear: its adjoint col2im scatter-adds columns back; x only supplies the image shape.
     case 'im2col': return { kind: 'withInput', kernel: { name: 'col2im', attrs: a } };
+    case 'maxPool2d': return { kind: 'withInput', kernel: { name: 'maxPool2dGrad', attrs: a } };
     default: throw new PlanError(`autodiff: kernel '${k.name}' has no derivative rule for map`, { kernel: k.name });
   }
 }
@@ -92,6 +93,8 @@ export function joinGrad(k: KernelCall, wrt: 0 | 1): JoinGrad {
       default: return { kind: 'partial', partial: { name: 'binaryPartial', attrs: { ...a, wrt } }, kernel: einsum(`${O},${O}->${X}`) };
     }
   }
+  // conv2d(x, w) is linear in each operand: dx = conv2dGradInput(g, w), dw = conv2dGradWeight(g, x).
+  if (k.name === 'conv2d') return { kind: 'withOther', kernel: { name: wrt === 0 ? 'conv2dGradInput' : 'conv2dGradWeight', attrs: a } };
   // spmm(A, H), A sparse (kernels/sparse.ts): dH = Aᵀ·G; dA = G·Hᵀ sampled at A's nonzeros.
   if (k.name === 'spmm') return wrt === 1 ? { kind: 'withOther', kernel: { name: 'spmmT', attrs: {} } } : { kind: 'withOther', kernel: einsum('ik,jk->ij'), fixup: { name: 'sparseSample', attrs: {} } };
   throw new PlanError(`autodiff: kernel '${k.name}' has no derivative rule for join`, { kernel: k.name });

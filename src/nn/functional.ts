@@ -1,12 +1,13 @@
 /**
- * Stateless layer functions over the public front-end ops. The window ops (conv, pooling) go through
- * the im2col tile kernel, which needs each image whole in one tile, so they re-tile H and W first.
+ * Stateless layer functions over the public front-end ops. Convolution and max pooling are tile kernels
+ * (kernels/conv2d.ts); average pooling goes through im2col. Window ops need whole images in a tile, so
+ * they re-tile first.
  */
 import '../kernels/conv.js';
+import '../kernels/conv2d.js';
 import { ShapeError } from '../errors.js';
-import { einsum } from '../frontend/einsum/lower.js';
 import { add, div, exp, log, maximum, mul, sigmoid, sqrt, sub, tanh } from '../frontend/ops/elementwise.js';
-import { logSoftmax, max, mean, sum } from '../frontend/ops/reduce.js';
+import { logSoftmax, mean, sum } from '../frontend/ops/reduce.js';
 import { reshape, retile } from '../frontend/ops/shape.js';
 import { Tensor, tensor } from '../frontend/tensor.js';
 import * as tra from '../tra/build.js';
@@ -28,18 +29,45 @@ export function im2col(x: Tensor, w: Window2d, fill = 0, layer = 'im2col'): Tens
   return new Tensor(tra.rekey(cols, [...x.shape.map((_, i) => i), null]));
 }
 
-/** x [N, C, H, W], weight [O, C, KH, KW], bias [O] -> [N, O, OH, OW]. */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: { stride?: number | [number, number]; padding?: number | [number, number] } = {}): Tensor {
-  const [O, C, KH, KW] = weight.shape as [number, number, number, number];
-  if (x.rank !== 4 || weight.rank !== 4 || x.shape[1] !== C) throw new ShapeError(`Conv2d: input [${x.shape}] does not match weight [${weight.shape}] (want [N, ${C}, H, W])`, { layer: 'Conv2d', input: x.shape, weight: weight.shape });
-  const cols = im2col(x, { kernel: [KH, KW], stride: opts.stride ?? 1, padding: opts.padding ?? 0 }, 0, 'Conv2d');
-  const y = einsum('ncpqk,ock->nopq', cols, reshape(weight, [O, C, KH * KW]));
+/** Re-tiles x so each tile holds the trailing `whole` dims entirely (a window op needs whole images). */
+function wholeTrailing(x: Tensor, whole: number): Tensor {
+  const keep = x.tile.slice(0, x.rank - whole), want = [...keep, ...x.shape.slice(x.rank - whole)];
+  return want.every((t, i) => t === x.tile[i]) ? x : retile(x, want);
+}
+
+export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number]; groups?: number }
+
+/**
+ * x [N, C, H, W], weight [O, C/groups, KH, KW], bias [O] -> [N, O, OH, OW]. One conv2d kernel call per
+ * batch tile: a join of each image tile with the weight tile (on the channel key, bound 1), re-keyed to
+ * the output's (n, o) keys. Its gradients are the conv2dGradInput / conv2dGradWeight kernels.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: Conv2dOptions = {}): Tensor {
+  const groups = opts.groups ?? 1;
+  const [O, Cg, KH, KW] = weight.shape as [number, number, number, number];
+  if (!Number.isInteger(groups) || groups < 1 || O % groups !== 0) throw new ShapeError(`Conv2d: groups = ${groups} must be a positive integer dividing the ${O} filters`, { layer: 'Conv2d', groups });
+  if (x.rank !== 4 || weight.rank !== 4 || x.shape[1] !== Cg * groups) {
+    throw new ShapeError(`Conv2d: input [${x.shape}] does not match weight [${weight.shape}] with groups ${groups} (want [N, ${Cg * groups}, H, W])`, { layer: 'Conv2d', input: x.shape, weight: weight.shape });
+  }
+  const [, C, H, W] = x.shape as [number, number, number, number];
+  const [sh, sw] = two(opts.stride ?? 1), [ph, pw] = two(opts.padding ?? 0);
+  if (H + 2 * ph < KH || W + 2 * pw < KW) throw new ShapeError(`Conv2d: kernel ${KH}x${KW} with padding ${ph},${pw} does not fit input [${x.shape}]`, { layer: 'Conv2d', shape: x.shape });
+  const attrs = { image: [H, W], kernel: [KH, KW], stride: [sh, sw], padding: [ph, pw], groups, channels: C, filters: O };
+  const xs = wholeTrailing(x, 3), ws = wholeTrailing(weight, 4);
+  // Output keys: (n, 1, 1, 1, o, 1, 1); keep n and the weight's filter key, drop the bound-1 rest.
+  const y = new Tensor(tra.rekey(tra.join(xs.node, ws.node, [[1, 1]], { name: 'conv2d', attrs }), [0, 4, 2, 3]));
   return bias ? add(y, reshape(bias, [O, 1, 1])) : y;
 }
 
-/** Max pooling; padding reads as -3.4e38 (finite, below any float32) so a pad tap never wins. */
+/** Max pooling over the last two dims; padding never wins (PyTorch's semantics, padding at most half the window). */
 export function maxPool2d(x: Tensor, w: Window2d): Tensor {
-  return max(im2col(x, w, -3.4e38, 'MaxPool2d'), -1);
+  if (x.rank < 2) throw new ShapeError(`MaxPool2d: input must end in (H, W), got shape [${x.shape}]`, { layer: 'MaxPool2d', shape: x.shape });
+  const [kh, kw] = two(w.kernel), [sh, sw] = two(w.stride ?? w.kernel), [ph, pw] = two(w.padding ?? 0);
+  const [H, W] = x.shape.slice(-2) as [number, number];
+  if (2 * ph > kh || 2 * pw > kw || H + 2 * ph < kh || W + 2 * pw < kw) {
+    throw new ShapeError(`MaxPool2d: window ${kh}x${kw} with padding ${ph},${pw} does not fit input [${x.shape}] (padding must be at most half the window)`, { layer: 'MaxPool2d', shape: x.shape });
+  }
+  return new Tensor(tra.map(wholeTrailing(x, 2).node, { name: 'maxPool2d', attrs: { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw] } }));
 }
 /** Average pooling; padded taps count as zeros in the mean (PyTorch's count_include_pad=True). */
 export function avgPool2d(x: Tensor, w: Window2d): Tensor {

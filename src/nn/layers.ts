@@ -9,7 +9,7 @@ import { mulberry32 } from '../data/loader.js';
 import { makeTile } from '../tile.js';
 import { Relation } from '../tra/relation.js';
 import { denseSchema } from '../tra/schema.js';
-import { avgPool2d, conv2d, gelu, layerNorm, leakyRelu, maxPool2d, normalize, silu, type Window2d } from './functional.js';
+import { avgPool2d, conv2d, type Conv2dOptions, gelu, layerNorm, leakyRelu, maxPool2d, normalize, silu, type Window2d } from './functional.js';
 import { initValues, type Init } from './init.js';
 import { Module, size, type Params } from './module.js';
 
@@ -30,9 +30,13 @@ export class Linear extends Module {
 
 export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number | [number, number],
-    readonly opts: { stride?: number | [number, number]; padding?: number | [number, number]; bias?: boolean; init?: Init; seed?: number } = {}) {
+    readonly opts: Conv2dOptions & { bias?: boolean; init?: Init; seed?: number } = {}) {
     super('Conv2d');
-    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel, shape = [outChannels, inChannels, kh, kw];
+    const groups = opts.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ShapeError(`Conv2d(${inChannels}, ${outChannels}): groups = ${groups} must be a positive integer dividing both channel counts`, { layer: 'Conv2d', groups });
+    }
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel, shape = [outChannels, inChannels / groups, kh, kw];
     this.addParam('weight', shape, initValues(opts.init ?? 'kaimingUniform', shape, opts.seed ?? 1, 1));
     if (opts.bias ?? true) this.addParam('bias', [outChannels], initValues('zeros', [outChannels], 0));
   }

@@ -126,6 +126,33 @@ function reduceCases(r: () => number, dtype: DType): Case[] {
   return cases;
 }
 
+/**
+ * The convolution family: random geometry (stride, padding, groups, non-square kernels, images that a
+ * strided conv does not cover exactly), each call on its own tiles; max pooling with ties (ReLU zeros).
+ */
+function convCases(r: () => number, dtype: DType): Record<string, Case[]> {
+  const out: Record<string, Case[]> = { conv2d: [], conv2dGradInput: [], conv2dGradWeight: [], maxPool2d: [], maxPool2dGrad: [] };
+  for (let rep = 0; rep < 8; rep++) {
+    const G = [1, 1, 2, 3][rep % 4]!, Cg = dim(1, 3)(r), Og = dim(1, 3)(r), N = dim(1, 3)(r);
+    const KH = dim(1, 4)(r), KW = dim(1, 4)(r), sh = dim(1, 3)(r), sw = dim(1, 2)(r), ph = dim(0, KH - 1)(r), pw = dim(0, KW - 1)(r);
+    const H = KH + dim(0, 7)(r), W = KW + dim(0, 7)(r), C = Cg * G, O = Og * G;
+    const OH = Math.floor((H + 2 * ph - KH) / sh) + 1, OW = Math.floor((W + 2 * pw - KW) / sw) + 1;
+    const attrs = { image: [H, W], kernel: [KH, KW], stride: [sh, sw], padding: [ph, pw], groups: G, channels: C, filters: O };
+    const x = tile(r, [N, C, H, W], dtype), w = tile(r, [O, Cg, KH, KW], dtype), g = tile(r, [N, O, OH, OW], dtype);
+    const label = (k: string) => `${k} ${JSON.stringify(attrs)} N=${N}`;
+    out.conv2d!.push({ label: label('conv2d'), call: { name: 'conv2d', attrs }, tiles: [x, w], dtype, terms: Cg * KH * KW });
+    out.conv2dGradInput!.push({ label: label('conv2dGradInput'), call: { name: 'conv2dGradInput', attrs }, tiles: [g, w], dtype, terms: Og * KH * KW });
+    out.conv2dGradWeight!.push({ label: label('conv2dGradWeight'), call: { name: 'conv2dGradWeight', attrs }, tiles: [g, x], dtype, terms: N * OH * OW });
+    const kh = dim(1, 3)(r), kw = dim(1, 3)(r), pool = { kernel: [kh, kw], stride: [dim(1, 3)(r), dim(1, 3)(r)], padding: [dim(0, kh >> 1)(r), dim(0, kw >> 1)(r)] };
+    const img = tile(r, [N, C, kh + dim(0, 6)(r), kw + dim(0, 6)(r)], dtype);
+    img.data.forEach((v, i) => { img.data[i] = Math.max(0, v); }); // ties: as after a ReLU
+    out.maxPool2d!.push({ label: `maxPool2d ${JSON.stringify(pool)} [${img.shape}]`, call: { name: 'maxPool2d', attrs: pool }, tiles: [img], dtype, terms: 1 });
+    const pooled = applyKernel(REFERENCE, { name: 'maxPool2d', attrs: pool }, [img], dtype);
+    out.maxPool2dGrad!.push({ label: `maxPool2dGrad ${JSON.stringify(pool)} [${img.shape}]`, call: { name: 'maxPool2dGrad', attrs: pool }, tiles: [img, tile(r, [...pooled.shape], dtype)], dtype, terms: 4 });
+  }
+  return out;
+}
+
 /** Cases ORT is not given (empty tiles) must still be right: they run on the reference implementation. */
 function emptyCases(dtype: DType): Case[] {
   return [
@@ -144,6 +171,8 @@ function families(seed: number, dtype: DType): Record<string, Case[]> {
     softmax: softmaxCases(r, dtype, 'softmax'),
     logsumexp: softmaxCases(r, dtype, 'logsumexp'),
     reduce: reduceCases(r, dtype),
+    // onnxruntime's CPU provider has Conv/ConvTranspose for float32 only; float64 convs run the reference loops.
+    ...Object.fromEntries(Object.entries(convCases(r, dtype)).filter(([k]) => dtype === 'float32' || k.startsWith('maxPool'))),
     fused: [[[6], [6]], [[3, 5], [5]], [[64, 80], [80]]].map(([sa, sb]) => ({
       label: `add[${sa}|${sb}] -> relu -> tanh`, call: { name: 'fused', attrs: { first: { name: 'binary', attrs: { fn: 'add', a: sa!.map((_, i) => i), b: [sa!.length - 1] } }, then: ['relu', 'tanh'] } },
       tiles: [tile(r, sa!, dtype), tile(r, sb!, dtype)], dtype, terms: 1,

@@ -4,14 +4,15 @@ import { test } from 'node:test';
 import { mul, nn, sum, tensor, type Tensor } from '../../src/index.js';
 import { checkGrad, close, rand, randArr } from './fd.js';
 
-/** Reference conv: y[n,o,p,q] = b[o] + sum_{c,i,j} x[n,c,p*s-pad+i,q*s-pad+j] w[o,c,i,j]. */
-function convRef(x: Float64Array, [N, C, H, W]: number[], w: Float64Array, [O, , KH, KW]: number[], b: Float64Array | null, s: number, pad: number): { y: number[]; shape: number[] } {
+/** Reference conv: y[n,o,p,q] = b[o] + sum_{c,i,j} x[n,g(o)*Cg+c,p*s-pad+i,q*s-pad+j] w[o,c,i,j], g(o) the filter's group. */
+function convRef(x: Float64Array, [N, C, H, W]: number[], w: Float64Array, [O, Cg, KH, KW]: number[], b: Float64Array | null, s: number, pad: number, G = 1): { y: number[]; shape: number[] } {
   const OH = Math.floor((H + 2 * pad - KH) / s) + 1, OW = Math.floor((W + 2 * pad - KW) / s) + 1, y: number[] = [];
   for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let p = 0; p < OH; p++) for (let q = 0; q < OW; q++) {
     let acc = b ? b[o]! : 0;
-    for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
+    const g = Math.floor(o / (O / G));
+    for (let c = 0; c < Cg!; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
       const yy = p * s - pad + i, xx = q * s - pad + j;
-      if (yy >= 0 && yy < H && xx >= 0 && xx < W) acc += x[((n * C + c) * H + yy) * W + xx]! * w[((o * C + c) * KH + i) * KW + j]!;
+      if (yy >= 0 && yy < H && xx >= 0 && xx < W) acc += x[((n * C + g * Cg! + c) * H + yy) * W + xx]! * w[((o * Cg! + c) * KH + i) * KW + j]!;
     }
     y.push(acc);
   }
@@ -51,6 +52,20 @@ test('conv2d gradients (input, weight, bias) match finite differences', () => {
     const f = (x: Tensor, w: Tensor, b: Tensor) => { const y = nn.conv2d(x, w, b, { stride: s, padding: pad }); return sum(mul(mul(y, y), tensor(gw.slice(0, y.shape.reduce((p, q) => p * q, 1)), { shape: y.shape, dtype: 'float64' }))); };
     checkGrad(f, [xs, ws, [3]], [randArr(40, r), randArr(36, r), randArr(3, r)]);
   }
+});
+
+test('grouped conv2d (groups 2 and 3, depthwise) matches the loop reference and finite differences', () => {
+  const r = rand(8);
+  for (const [G, C, O] of [[2, 4, 6], [3, 3, 3], [3, 6, 3]] as const) {
+    const xs = [2, C, 5, 4], ws = [O, C / G, 3, 2];
+    const x = randArr(xs.reduce((p, q) => p * q, 1), r), w = randArr(ws.reduce((p, q) => p * q, 1), r);
+    const y = nn.conv2d(tensor(x, { shape: xs, dtype: 'float64' }), tensor(w, { shape: ws, dtype: 'float64' }), undefined, { stride: 2, padding: 1, groups: G });
+    const ref = convRef(x, xs, w, ws, null, 2, 1, G);
+    assert.deepEqual(y.shape, ref.shape);
+    close(y.dataSync(), ref.y, 1e-12, `groups ${G}`);
+    checkGrad((a: Tensor, b: Tensor) => { const z = nn.conv2d(a, b, undefined, { stride: 2, padding: 1, groups: G }); return sum(mul(z, z)); }, [xs, ws], [x, w]);
+  }
+  assert.throws(() => nn.conv2d(tensor(randArr(40, r), { shape: [1, 4, 2, 5], dtype: 'float64' }), tensor(randArr(18, r), { shape: [3, 2, 1, 3], dtype: 'float64' }), undefined, { groups: 2 }), /groups = 2/);
 });
 
 test('max and average pooling match the loop reference; padding never wins a max', () => {

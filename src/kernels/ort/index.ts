@@ -22,7 +22,8 @@ export const ORT = 'ort';
 export { ortAvailable } from './session.js';
 
 /** Kernels that have an ONNX lowering; every other kernel runs its reference implementation on 'ort'. */
-export const ORT_KERNELS = ['einsum', 'unary', 'binary', 'reduce', 'softmax', 'logsumexp', 'unaryGrad', 'fused'] as const;
+export const ORT_KERNELS = ['einsum', 'unary', 'binary', 'reduce', 'softmax', 'logsumexp', 'unaryGrad', 'fused',
+  'conv2d', 'conv2dGradInput', 'conv2dGradWeight', 'maxPool2d', 'maxPool2dGrad'] as const;
 
 /**
  * Calls with at least this much work (multiply-adds or elements) get MAX_THREADS intra-op threads; below

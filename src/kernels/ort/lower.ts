@@ -10,13 +10,14 @@ import type { DType } from '../../tile.js';
 import { binaryAxes, reduceAxes } from '../defs.js';
 import type { BinaryFn, UnaryFn } from '../fns.js';
 import { letterSizes, parseTileSpec } from '../tile_spec.js';
+import { lowerConvFamily } from './lower_conv.js';
 import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type AttrValue, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from './proto.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
 const ELEM: Record<DType, number> = { float32: ONNX_FLOAT, float64: ONNX_DOUBLE };
 
 /** A static graph under construction; values are named v0, v1, ...; inputs x0, x1, ...; the output y. */
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: OnnxNode[] = [];
   readonly inputs: OnnxValueInfo[] = [];
   readonly initializers: OnnxInitializer[] = [];
@@ -36,6 +37,13 @@ class GraphBuilder {
     const out = this.fresh();
     this.nodes.push({ op, inputs, outputs: [out], ...(attrs ? { attrs } : {}) });
     return out;
+  }
+
+  /** A node with several outputs; returns their names in order. */
+  ops(op: string, inputs: readonly string[], count: number, attrs?: Record<string, AttrValue>): string[] {
+    const outs = Array.from({ length: count }, () => this.fresh());
+    this.nodes.push({ op, inputs, outputs: outs, ...(attrs ? { attrs } : {}) });
+    return outs;
   }
 
   int64s(values: readonly number[]): string {
@@ -70,7 +78,7 @@ export interface Lowered {
   work: number;
 }
 
-const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
+export const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 const distinct = (s: string): boolean => new Set(s).size === s.length;
 
 // ---- einsum ----
@@ -232,6 +240,8 @@ export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly
       const y = g.op('ReduceLogSumExp', [g.input(dtypes[0]!, shapes[0]!)], { axes: [attrs.axis as number], keepdims: 0 });
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
     }
+    case 'conv2d': case 'conv2dGradInput': case 'conv2dGradWeight': case 'maxPool2d': case 'maxPool2dGrad':
+      return lowerConvFamily(g, name, attrs, shapes, dtypes, outShape);
     default: return undefined;
   }
 }
