@@ -6,7 +6,9 @@
  * skip with a message only when no server is reachable, unless RELML_REQUIRE_PG=1 (as in CI).
  * 'duckdb-lists' forces the dense tile product (list_dot_product) wherever a join's einsum allows it, and
  * the key contraction (keyDot: sums over joined key dimensions as dot products of zero-filled vectors)
- * wherever a fused join + sum allows it.
+ * wherever a fused join + sum allows it. '…-tiles' stores every relation with complete tiles as one list per
+ * tile (payload 'tile', payload.ts), on DuckDB (where tile products read slices of the stored lists) and
+ * on PostgreSQL (float8[]); the plain configurations use the default rule ('auto').
  */
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -41,14 +43,21 @@ function gradCase(seed: number): { plan: Plan; bindings: Record<string, { shape:
   return { plan, bindings, ops: prog.ops.join(' -> ') };
 }
 
-const CONFIGS = [...ENGINES, 'duckdb-lists'] as const;
+const CONFIGS = [...ENGINES, 'duckdb-lists', 'duckdb-tiles', 'postgres-tiles'] as const;
+const OPEN: Record<(typeof CONFIGS)[number], () => Promise<SqlExecutor | string>> = {
+  duckdb: () => openEngine('duckdb'),
+  postgres: () => openEngine('postgres'),
+  'duckdb-lists': () => duckdbExecutor({ listDotMin: 1, keyDotMinTile: 1 }),
+  'duckdb-tiles': () => openEngine('duckdb', { payload: 'tile', listDotMin: 1, keyDotMinTile: 1 }),
+  'postgres-tiles': () => openEngine('postgres', { payload: 'tile' }),
+};
 
 for (const engine of CONFIGS) {
   describe(`SQL executor on ${engine}`, () => {
     let ex: SqlExecutor | undefined;
     let skip: string | undefined;
     before(async () => {
-      const got = engine === 'duckdb-lists' ? await duckdbExecutor({ listDotMin: 1, keyDotMinTile: 1 }) : await openEngine(engine);
+      const got = await OPEN[engine]();
       if (typeof got === 'string') { skip = got; console.log(`SKIP ${engine}: ${got}`); } else ex = got;
     });
     after(async () => { await ex?.close(); });
@@ -86,7 +95,8 @@ describe('SQL executor on DuckDB: key contraction (keyDot)', () => {
   // A layer's weight gradient over row tiles: sum over rows j of X_j^T G_j, including ragged row blocks
   // and vectors longer than KEY_DOT_CHUNK (16,500 rows: two chunks).
   test('weight gradients over row tiles equal the reference and run as one keyDot statement', async () => {
-    const ex = await duckdbExecutor();
+    // Scalar payloads: keyDot is the path for relations stored as rows (stored tiles use tile slices).
+    const ex = await duckdbExecutor({ payload: 'scalar' });
     try {
       for (const [N, F, C, bt] of [[37, 16, 12, 1], [50, 16, 9, 8], [23, 12, 16, 5], [16500, 8, 8, 1]] as const) {
         const rr = rng(N * 31 + F);

@@ -4,17 +4,17 @@ import { after, before } from 'node:test';
 import type { Relation } from '../../src/index.js';
 import { keyString } from '../../src/tra/relation.js';
 import { maxRelErr } from './dense.js';
-import { duckdbExecutor, postgresExecutor, quoteIdent, quoteTable, type SqlExecutor } from '../../src/exec/sql/index.js';
+import { duckdbExecutor, postgresExecutor, quoteIdent, quoteTable, type SqlExecutor, type SqlExecutorOptions } from '../../src/exec/sql/index.js';
 
 export const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
 export const ENGINES = ['duckdb', 'postgres'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** Opens an executor, or returns why PostgreSQL is not reachable (throwing instead when RELML_REQUIRE_PG=1). */
-export async function openEngine(engine: EngineName): Promise<SqlExecutor | string> {
-  if (engine === 'duckdb') return duckdbExecutor();
+export async function openEngine(engine: EngineName, opts: SqlExecutorOptions = {}): Promise<SqlExecutor | string> {
+  if (engine === 'duckdb') return duckdbExecutor(opts);
   try {
-    return await postgresExecutor(PG_URL);
+    return await postgresExecutor(PG_URL, opts);
   } catch (e) {
     const msg = `PostgreSQL not reachable at ${PG_URL.replace(/:[^:@/]*@/, ':***@')} (${(e as Error).message}); run .ci/postgres.sh as root to set it up`;
     if (process.env.RELML_REQUIRE_PG === '1') throw new Error(msg);

@@ -14,6 +14,13 @@ export const DUCKDB_DIALECT: Dialect = {
   param: (n) => `CAST($${n} AS DOUBLE)`,
   createTemp: (table, columns) => `CREATE TEMP TABLE ${table} (${columns})`,
   analyze: () => null,
+  doubleList: 'DOUBLE[]',
+  positions: (l) => `unnest(range(len(${l})))`,
+  listAgg: (v, order) => `list(${v}${order ? ` ORDER BY ${order}` : ''})`,
+  listLen: (l) => `len(${l})`,
+  // Lambdas over the list (an element-by-element lambda over stored lists is fast for elementwise work).
+  mapList: (l, body) => `list_transform(${l}, x_ -> ${body('x_')})`,
+  zipLists: (a, b, body) => `list_transform(range(len(${a})), p_ -> ${body(`${a}[p_ + 1]`, `${b}[p_ + 1]`)})`,
 };
 
 export interface DuckDBOptions {

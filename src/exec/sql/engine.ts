@@ -22,6 +22,18 @@ export interface Dialect {
    * unanalysed tables can be catastrophic: nested loops over millions of rows.)
    */
   analyze(table: string, rows: number): string | null;
+  /** Column type of a tile payload (a list of doubles, row-major). */
+  readonly doubleList: string;
+  /** 0-based positions of a list's elements, as a set-returning select-list item zipped with unnest(list). */
+  positions(list: string): string;
+  /** Aggregate the values into a list in the given order (null: any order). */
+  listAgg(v: string, order: string | null): string;
+  /** Number of elements of a list. */
+  listLen(list: string): string;
+  /** The list with `body` (an expression of the element `x_`) applied to every element. */
+  mapList(list: string, body: (x: string) => string): string;
+  /** Two lists of equal length combined elementwise by `body` (an expression of `a`, `b`). */
+  zipLists(a: string, b: string, body: (x: string, y: string) => string): string;
 }
 
 export interface ColumnData {

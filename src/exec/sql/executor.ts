@@ -31,6 +31,8 @@ import { bindInput, checkFinite, type Binding, type Executor, type RunOptions } 
 import { Params, type ColumnData, type SqlEngine } from './engine.js';
 import { checkIdentifier, internalIdent, quoteIdent, quoteTable, sqlInt } from './ident.js';
 import { columnNames, fusableJoin, lowerFused, lowerNode } from './lower.js';
+import { lowerTile } from './lower_tile.js';
+import { choosePayloads, completeTiles, gatherTiles, scalarView, tileLength, type Payload, type PayloadMode } from './payload.js';
 
 /**
  * An existing table bound to a plan input, in the scalar representation: one row per element, with the
@@ -46,12 +48,19 @@ export class SqlTable {
   readonly index: readonly (string | null)[];
   /** The value column; undefined binds every row as 1 (an edge list, a mask, one-hot labels). */
   readonly value: string | undefined;
-  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string }) {
+  /**
+   * A tile column instead of index + value columns: one row per tile, the tile's elements as a list
+   * (DuckDB DOUBLE[], PostgreSQL float8[]) in row-major order of its actual shape (payload.ts).
+   */
+  readonly tile: string | undefined;
+  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string; tile?: string }) {
     this.table = checkIdentifier(spec.table);
     this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
     this.keys = spec.keys.map((c) => (c === null ? null : checkIdentifier(c)));
     this.index = (spec.index ?? []).map((c) => (c === null ? null : checkIdentifier(c)));
     this.value = spec.value === undefined ? undefined : checkIdentifier(spec.value);
+    this.tile = spec.tile === undefined ? undefined : checkIdentifier(spec.tile);
+    if (this.tile !== undefined && (this.index.length > 0 || this.value !== undefined)) throw new BindingError(this.table, 'a tile column replaces the index and value columns: give one or the other');
   }
   /** The quoted FROM target. */
   get from(): string { return quoteTable(this.table, this.schema); }
@@ -85,6 +94,12 @@ export interface SqlExecutorOptions {
   keyDotMinTile?: number;
   /** Fuse a sum aggregation with the einsum join it alone reads into one GROUP BY (default true). */
   fuse?: boolean;
+  /**
+   * Physical payload of plan relations (payload.ts): 'scalar' rows everywhere, 'tile' (a list per tile)
+   * for every relation with complete tiles, or 'auto' (default: the measured rule in payload.ts).
+   * Bound tables keep the payload they are stored in.
+   */
+  payload?: PayloadMode;
 }
 
 /** Measured on the conformance plans: DuckDB gains from inlining, PostgreSQL's planner does not. */
@@ -174,11 +189,12 @@ export class SqlSession {
     return this.engine.query(sql, params);
   }
 
-  /** A fresh session-local table for a relation of `schema`; returns its quoted name. */
-  async createTable(schema: Schema): Promise<string> {
+  /** A fresh session-local table for a relation of `schema` (scalar rows, or one list per tile); returns its quoted name. */
+  async createTable(schema: Schema, payload: Payload = 'scalar'): Promise<string> {
     const name = internalIdent(`relml_t${this.id}_${this.tableCount++}`);
     const d = this.engine.dialect;
-    const cols = columnNames(schema).map((c) => `${internalIdent(c)} ${c === 'v' ? d.double : d.int}`).join(', ');
+    const names = payload === 'tile' ? [...schema.keys.map((_, j) => `k${j}`), 't'] : columnNames(schema);
+    const cols = names.map((c) => `${internalIdent(c)} ${c === 'v' ? d.double : c === 't' ? d.doubleList : d.int}`).join(', ');
     await this.exec(d.createTemp(name, cols));
     return name;
   }
@@ -217,6 +233,7 @@ export class SqlSession {
   /** A bound table as a FROM-able subquery with the internal column names, after checking its bounds. */
   async bindTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
     const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
+    if (t.tile !== undefined) return this.bindTileTable(node, t, check);
     // Tables of one-element tiles (sparse features, ratings, edges) may leave the index columns out: they are 0.
     const implicit = t.index.length === 0 && s.tile.every((td) => td.size === 1);
     if (t.keys.length !== s.keys.length || (t.index.length !== s.tile.length && !implicit)) {
@@ -241,7 +258,27 @@ export class SqlSession {
     return from;
   }
 
-  /** Computes every node of the plan into a table; returns node -> FROM-able source. */
+  /** A bound table with a tile column, as keys + list `t`, after checking keys and list lengths. */
+  private async bindTileTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
+    const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
+    if (t.keys.length !== s.keys.length) throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key column(s), the plan expects ${s.keys.length} (${schemaString(s)})`);
+    const sel = [
+      ...t.keys.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS k${j}`),
+      `CAST(${quoteIdent(t.tile)} AS ${d.doubleList}) AS t`,
+    ].join(', ');
+    const from = `(SELECT ${sel} FROM ${t.from})`;
+    if (check) {
+      const bad = [...s.keys.map((b, j) => `b.k${j} IS NULL OR b.k${j} < 0 OR b.k${j} >= ${sqlInt(b)}`), 'b.t IS NULL', `${d.listLen('b.t')} <> ${tileLength(s, 'b')}`];
+      const n = (await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`))[0]?.[0] ?? 0;
+      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL, keys outside the schema ${schemaString(s)} or a tile list of the wrong length`, s.keys);
+    }
+    return from;
+  }
+
+  /**
+   * Computes every node of the plan into a table; returns node -> FROM-able source of its scalar rows
+   * (nodes stored as tiles are returned through their unnest view).
+   */
   async compute(plan: Plan, bindings: Readonly<Record<string, SqlBinding>>, opts: SqlRunOptions = {}): Promise<Map<Node, string>> {
     plan.inputs();
     const tables = new Map<Node, string>();
@@ -259,17 +296,33 @@ export class SqlSession {
     const maxDepth = this.options.inlineDepth ?? (process.env.RELML_SQL_INLINE ? Number(process.env.RELML_SQL_INLINE) : DEFAULT_INLINE_DEPTH[dialect.name]);
     const inlined = new Map<Node, number>();
     const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
+    // Payload per node (payload.ts); bound tables are what they are.
+    const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);
+    const complete = completeTiles(nodes, (n) => {
+      const b = bound(n);
+      return !(b instanceof SqlTable) || b.tile !== undefined || n.schema.tile.every((t) => t.size === 1);
+    });
+    const payloads = choosePayloads(nodes, this.options.payload ?? 'auto', dialect, complete, (n) => {
+      const b = bound(n);
+      return b instanceof SqlTable ? (b.tile !== undefined ? 'tile' : 'scalar') : undefined;
+    });
+    const isTile = (n: Node) => payloads.get(n) === 'tile';
     // A sum aggregation of an einsum join read only by it is computed in one GROUP BY (fusedInto).
     const fused = new Set<Node>();
     const lower = (x: Node, params: Params): string => {
-      const ctx = { params, dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile };
+      const ctx = { params, dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, isTile };
       const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
-      return j ? lowerFused(x, j, j.inputs.map((i) => source(i, params)), ctx) : lowerNode(x, x.inputs.map((i) => source(i, params)), ctx);
+      // Sources are rendered once: an inlined input's subquery adds its statement parameters.
+      const ins = (j ?? x).inputs.map((i) => source(i, params));
+      const native = j ? null : lowerTile(x, ins, ctx);
+      if (native) return native;
+      const sel = j ? lowerFused(x, j, ins, ctx) : lowerNode(x, ins, ctx);
+      return isTile(x) ? gatherTiles(sel, x.schema, dialect) : sel;
     };
     const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
     if (this.options.fuse ?? true) {
       for (const n of nodes) {
-        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile });
+        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, isTile });
         if (j && uses.get(j) === 1) fused.add(j);
       }
     }
@@ -282,10 +335,10 @@ export class SqlSession {
           else {
             const rel = bindInput(node, b, 'float64');
             if (opts.checkFinite ?? true) checkFinite(rel, `input '${String(node.attrs.name)}'`);
-            tables.set(node, await this.load(rel));
+            tables.set(node, await this.loadAs(rel, payloads.get(node)!));
           }
         } else if (node.op === 'const') {
-          tables.set(node, await this.load(node.attrs.value as Relation));
+          tables.set(node, await this.loadAs(node.attrs.value as Relation, payloads.get(node)!));
         } else {
           if (fused.has(node)) continue; // computed inside its aggregation's statement
           const reads = node.inputs.flatMap((x) => (fused.has(x) ? x.inputs : [x]));
@@ -293,7 +346,7 @@ export class SqlSession {
           if (uses.get(node) === 1 && depth <= maxDepth) { inlined.set(node, depth); continue; }
           const params = new Params(dialect);
           const select = lower(node, params);
-          const table = await this.createTable(node.schema);
+          const table = await this.createTable(node.schema, payloads.get(node));
           await this.analyze(table, await this.exec(`INSERT INTO ${table} ${select}`, params.values));
           tables.set(node, table);
         }
@@ -305,7 +358,16 @@ export class SqlSession {
         throw new SqlError(dialect.name, `${at}: ${(e as Error).message}`, { node: node.id });
       }
     }
-    return tables;
+    return new Map([...tables].map(([n, t]) => [n, isTile(n) ? scalarView(t, n.schema, dialect) : t]));
+  }
+
+  /** Loads a relation in the given payload (tiles: loaded as rows, then gathered by the engine). */
+  async loadAs(rel: Relation, payload: Payload): Promise<string> {
+    const rows = await this.load(rel);
+    if (payload === 'scalar') return rows;
+    const table = await this.createTable(rel.schema, 'tile');
+    await this.exec(`INSERT INTO ${table} ${gatherTiles(`SELECT * FROM ${rows}`, rel.schema, this.engine.dialect)}`);
+    return table;
   }
 
   /** Reads a table back as a relation (every present tile must be complete). */

@@ -20,8 +20,11 @@ import type { KernelCall } from '../../kernels/registry.js';
 import { parseTileSpec } from '../../kernels/tile_spec.js';
 import type { JoinOn } from '../../tra/ops/join.js';
 import { stridesOf } from '../../tile.js';
+import type { Node } from '../../tra/node.js';
+import type { Schema } from '../../tra/schema.js';
 import type { Dialect, Params } from './engine.js';
 import { sqlInt } from './ident.js';
+import { isRagged, scalarView } from './payload.js';
 
 /** A relation as the lowering sees it: something to put in FROM, its key count and nominal tile sizes. */
 export interface Src {
@@ -30,6 +33,14 @@ export interface Src {
   readonly sizes: readonly number[];
   /** Key bounds (when known: needed by the key-contraction product, keyDot). */
   readonly bounds?: readonly number[];
+  /** Stored as tiles (payload.ts): one row per tile, keys and the list `t`; `schema` is then required. */
+  readonly tile?: boolean;
+  readonly schema?: Schema;
+}
+
+/** The source as scalar rows: a tile-payload source is read through its unnest view. */
+export function asScalar(S: Src, d: Dialect): Src {
+  return S.tile ? { ...S, from: scalarView(S.from, S.schema!, d), tile: false } : S;
 }
 
 export interface Ctx {
@@ -46,6 +57,8 @@ export interface Ctx {
    * operands' tiles hold at least this many elements (DuckDB only; Infinity = never). See keyDot.
    */
   readonly keyDotMinTile?: number;
+  /** Whether a plan node is stored as tiles (payload.ts); absent = every node is scalar rows. */
+  readonly isTile?: (n: Node) => boolean;
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -159,8 +172,8 @@ function unflatten(flat: string, sizes: readonly number[], d: Dialect): string[]
 // ---- map kernels ----
 
 /** SELECT computing map(x; call): key columns unchanged. */
-export function lowerMap(call: KernelCall, x: Src, ctx: Ctx): string {
-  const a = call.attrs, keys = kcols('x', x.keys), idx = icols('x', x.sizes.length), from = `${x.from} AS x`;
+export function lowerMap(call: KernelCall, x0: Src, ctx: Ctx): string {
+  const x = asScalar(x0, ctx.dialect), a = call.attrs, keys = kcols('x', x.keys), idx = icols('x', x.sizes.length), from = `${x.from} AS x`;
   switch (call.name) {
     case 'unary':
       return `SELECT ${selectList(keys, idx, unaryExpr(a.fn as UnaryFn, 'x.v', a, ctx))} FROM ${from}`;
@@ -216,8 +229,10 @@ export function lowerMap(call: KernelCall, x: Src, ctx: Ctx): string {
  * SELECT computing join(L, R; on, call): the output key is L's key then R's unjoined key columns; the
  * kernel decides which element indices must agree (ON), the output indices, and the value.
  */
-export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx, sumGroupBy?: readonly number[]): string {
+export function lowerJoin(call: KernelCall, L0: Src, R0: Src, on: JoinOn, ctx: Ctx, sumGroupBy?: readonly number[]): string {
   const a = call.attrs;
+  // Only the list product reads tile payloads directly; everything else joins scalar rows.
+  const L = asScalar(L0, ctx.dialect), R = asScalar(R0, ctx.dialect);
   if (sumGroupBy && call.name !== 'einsum') throw new KernelError(call.name, 'only einsum joins fuse with a sum aggregation');
   const li = icols('l', L.sizes.length), ri = icols('r', R.sizes.length);
   const joined = new Set(on.map(([, r]) => r));
@@ -238,7 +253,7 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
       ];
       const outIdx = [...output].map((c) => (A.includes(c) ? fa(c) : fb(c)));
       if (sumGroupBy) {
-        const kd = keyDot(A, B, output, L, R, on, sumGroupBy, ctx);
+        const kd = keyDot(A, B, output, L0, R0, on, sumGroupBy, ctx);
         if (kd) return kd;
         // join + sum aggregation fused: one GROUP BY over the kept keys sums over the contracted letters
         // and the dropped key dims at once, without materialising the per-key-pair products.
@@ -249,7 +264,7 @@ export function lowerJoin(call: KernelCall, L: Src, R: Src, on: JoinOn, ctx: Ctx
       // one product per output element: no GROUP BY.
       const size = (c: string): number => (A.includes(c) ? L.sizes[A.indexOf(c)]! : R.sizes[B.indexOf(c)]!);
       const summed = [...new Set(A + B)].some((c) => !output.includes(c) && size(c) !== 1);
-      const dot = listDot(A, B, output, L, R, keys, keyConds, ctx);
+      const dot = listDot(A, B, output, L0, R0, keys, keyConds, ctx);
       if (dot) return dot;
       if (!summed) return `SELECT ${selectList(keys, outIdx, 'l.v * r.v')} FROM ${from(conds)}`;
       return `SELECT ${selectList(keys, outIdx, 'SUM(l.v * r.v)')} FROM ${from(conds)}${groupClause([...keys, ...outIdx])}`;
@@ -331,7 +346,10 @@ function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly
   if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
   const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
   if (kSize < ctx.listDotMin) return null;
-  const side = (S: Src, letters: string, alias: string) => {
+  const side = (S0: Src, letters: string, alias: string) => {
+    const sliced = tileVectors(S0, letters, K, alias, ctx);
+    if (sliced) return sliced;
+    const S = asScalar(S0, ctx.dialect);
     const rest = [...letters].map((c, d) => ({ c, d })).filter(({ c }) => !K.includes(c));
     const group = [...kcols('x', S.keys), ...rest.map(({ d }) => `x.i${d}`)];
     const sel = [...kcols('x', S.keys).map((e, j) => `${e} AS k${j}`), ...rest.map(({ d }) => `x.i${d} AS ${alias}_${d}`)];
@@ -342,6 +360,27 @@ function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly
   const outIdx = [...O].map((c) => (A.includes(c) ? `l.l_${A.indexOf(c)}` : `r.r_${B.indexOf(c)}`));
   const conds = [...keyConds, ...batch];
   return `SELECT ${selectList(keys, outIdx, 'list_dot_product(l.vec, r.vec)')} FROM ${side(L, A, 'l')} AS l JOIN ${side(R, B, 'r')} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
+}
+
+/**
+ * listDot's vectors read straight out of stored tiles (DuckDB): for each tile and each combination of the
+ * free element indices, the contracted elements lie at base + m·stride (one contracted letter, or several
+ * consecutive dims in the order of K), so a vector is one list_slice with a step: no unnest, no gather, no
+ * list() aggregate state (those cannot spill). Null when the tile layout does not allow it (ragged tiles,
+ * contracted dims not consecutive): the caller then gathers from scalar rows.
+ */
+function tileVectors(S: Src, letters: string, K: readonly string[], alias: string, ctx: Ctx): string | null {
+  if (!S.tile || ctx.dialect.name !== 'duckdb' || !S.schema || isRagged(S.schema)) return null;
+  const ks = K.map((c) => letters.indexOf(c));
+  if (ks.some((d, j) => j > 0 && d !== ks[j - 1]! + 1)) return null;
+  const st = stridesOf(S.sizes), step = st[ks[ks.length - 1]!]!;
+  const n = ks.reduce((p, d) => p * S.sizes[d]!, 1);
+  const rest = range(letters.length).filter((d) => !ks.includes(d));
+  const base = rest.length ? rest.map((d) => `e${d}.r * ${sqlInt(st[d])}`).join(' + ') : '0';
+  const slice = step === 1 ? `list_slice(x.t, ${base} + 1, ${base} + ${sqlInt(n)})` : `list_slice(x.t, ${base} + 1, ${base} + ${sqlInt((n - 1) * step + 1)}, ${sqlInt(step)})`;
+  const sel = [...kcols('x', S.keys).map((e, j) => `${e} AS k${j}`), ...rest.map((d) => `e${d}.r AS ${alias}_${d}`), `${slice} AS vec`];
+  const grids = rest.map((d) => ` CROSS JOIN range(0, ${sqlInt(S.sizes[d])}) AS e${d}(r)`).join('');
+  return `(SELECT ${sel.join(', ')} FROM ${S.from} AS x${grids})`;
 }
 
 /**
@@ -388,6 +427,9 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
   const minTile = ctx.keyDotMinTile ?? DEFAULT_KEY_DOT_MIN_TILE;
   if (!Number.isFinite(minTile) || !L.bounds || !R.bounds) return null;
+  // Stored tiles: per-tile list products read slices of them (tileVectors) and a plain GROUP BY sums the
+  // small per-tile results; keyDot would unnest and re-gather whole operands into list() states.
+  if (L.tile || R.tile) return null;
   const elems = (S: Src) => S.sizes.reduce((p, n) => p * n, 1);
   if (elems(L) < minTile || elems(R) < minTile) return null;
   // The zero-filled vectors hold (at most) every element of the operand's dense extent: bound it.

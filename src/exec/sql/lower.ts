@@ -18,14 +18,17 @@ import { concatOffsets } from '../../tra/ops/concat.js';
 import type { KeyAtom } from '../../tra/ops/filter.js';
 import type { JoinOn } from '../../tra/ops/join.js';
 import { denseShape, tileSizes, type Schema } from '../../tra/schema.js';
-import { fusesWithSum, icols, kcols, lowerJoin, lowerMap, selectList, type Ctx, type Src } from './kernels.js';
+import { asScalar, fusesWithSum, icols, kcols, lowerJoin, lowerMap, selectList, type Ctx, type Src } from './kernels.js';
 import { sqlInt } from './ident.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-export function srcOf(from: string, schema: Schema): Src {
-  return { from, keys: schema.keys.length, sizes: tileSizes(schema), bounds: schema.keys };
+export function srcOf(from: string, schema: Schema, tile = false): Src {
+  return { from, keys: schema.keys.length, sizes: tileSizes(schema), bounds: schema.keys, tile, schema };
 }
+
+/** Node `n`'s source with its payload (ctx.isTile). */
+const srcFor = (n: Node, from: string, ctx: Ctx): Src => srcOf(from, n.schema, ctx.isTile?.(n) ?? false);
 
 /** Column list k0..,i0..,v of a schema. */
 export function columnNames(schema: Schema): string[] {
@@ -42,21 +45,22 @@ export function fusableJoin(node: Node, ctx: Ctx): Node | null {
   if (node.op !== 'aggregate' || node.attrs.fn !== 'sum' || node.inputs.length !== 1) return null;
   const j = node.inputs[0]!;
   if (j.op !== 'join') return null;
-  return fusesWithSum(j.attrs.kernel as KernelCall, srcOf('', j.inputs[0]!.schema), ctx, srcOf('', j.inputs[1]!.schema), j.attrs.on as JoinOn, node.attrs.groupBy as number[]) ? j : null;
+  return fusesWithSum(j.attrs.kernel as KernelCall, srcFor(j.inputs[0]!, '', ctx), ctx, srcFor(j.inputs[1]!, '', ctx), j.attrs.on as JoinOn, node.attrs.groupBy as number[]) ? j : null;
 }
 
 /** aggregate(sum, groupBy)(join(L, R)) as one SELECT over the join's inputs. */
 export function lowerFused(node: Node, join: Node, joinInputs: readonly string[], ctx: Ctx): string {
-  const [L, R] = join.inputs.map((n, j) => srcOf(joinInputs[j]!, n.schema));
+  const [L, R] = join.inputs.map((n, j) => srcFor(n, joinInputs[j]!, ctx));
   return lowerJoin(join.attrs.kernel as KernelCall, L!, R!, join.attrs.on as JoinOn, ctx, node.attrs.groupBy as number[]);
 }
 
 /** The SELECT computing `node` from its inputs' FROM-able sources (quoted tables). */
 export function lowerNode(node: Node, inputs: readonly string[], ctx: Ctx): string {
-  const ins = node.inputs.map((n, j) => srcOf(inputs[j]!, n.schema));
+  const raw = node.inputs.map((n, j) => srcFor(n, inputs[j]!, ctx));
   const a = node.attrs;
+  if (node.op === 'join') return lowerJoin(a.kernel as KernelCall, raw[0]!, raw[1]!, a.on as JoinOn, ctx);
+  const ins = raw.map((s) => asScalar(s, ctx.dialect));
   switch (node.op) {
-    case 'join': return lowerJoin(a.kernel as KernelCall, ins[0]!, ins[1]!, a.on as JoinOn, ctx);
     case 'map': return lowerMap(a.kernel as KernelCall, ins[0]!, ctx);
     case 'aggregate': return lowerAggregate(ins, a.groupBy as number[], a.fn as AggFn);
     case 'rekey': {

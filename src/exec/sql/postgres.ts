@@ -15,6 +15,13 @@ export const POSTGRES_DIALECT: Dialect = {
   param: (n) => `CAST($${n} AS DOUBLE PRECISION)`,
   createTemp: (table, columns) => `CREATE TEMP TABLE ${table} (${columns})`,
   analyze: (table, rows) => (rows >= ANALYZE_MIN_ROWS ? `ANALYZE ${table}` : null),
+  doubleList: 'DOUBLE PRECISION[]',
+  positions: (l) => `generate_subscripts(${l}, 1) - 1`,
+  listAgg: (v, order) => `array_agg(${v}${order ? ` ORDER BY ${order}` : ''})`,
+  listLen: (l) => `cardinality(${l})`,
+  // No lambdas: unnest the array(s) with their positions and build the result in the same order.
+  mapList: (l, body) => `ARRAY(SELECT ${body('u_.x_')} FROM unnest(${l}) WITH ORDINALITY AS u_(x_, o_) ORDER BY u_.o_)`,
+  zipLists: (a, b, body) => `ARRAY(SELECT ${body('u_.a_', 'u_.b_')} FROM unnest(${a}, ${b}) WITH ORDINALITY AS u_(a_, b_, o_) ORDER BY u_.o_)`,
 };
 
 export type PostgresOptions = string | pg.ClientConfig;

@@ -1,0 +1,123 @@
+/**
+ * The two physical payloads of a tensor relation in SQL, and the rule that picks one per plan node.
+ *
+ * - scalar: one row per element of every present tile — key columns k0…, element-index columns i0…, a
+ *   DOUBLE value v. Every kernel is plain SQL over it (kernels.ts), and it stores sparse tiles (an edge
+ *   list's one-element tiles, one-hot labels bound from a table with only the 1s) without their zeros.
+ * - tile: one row per present tile — key columns k0… and the tile's elements as a list `t` (DuckDB
+ *   DOUBLE[], PostgreSQL float8[]) in row-major order of the tile's actual shape (edge tiles are ragged).
+ *   Elementwise kernels run on it without touching rows (list_transform / unnest WITH ORDINALITY), a tile
+ *   product reads row and column vectors straight out of it (list_slice with a stride, DuckDB), and it
+ *   moves n elements as one row instead of n: less per-row work in joins, hash tables and spills.
+ *
+ * Conversions: a consumer that needs scalar rows reads a tile relation through `scalarView` (unnest with
+ * positions); a node whose kernel is lowered on scalar rows but stored as tiles is gathered (`gatherTiles`:
+ * list / array_agg ordered by the element indices, grouped by key). A tile holds every element, so only
+ * relations whose tiles are statically complete may be stored as tiles (`completeTiles`): a bound table
+ * without a tile column may leave elements out (one-hot labels: only the 1s), and so may what is computed
+ * from it.
+ *
+ * The rule (`choosePayloads`, mode 'auto'), from bench/sql_matmul.ts and bench/sql_gcn.ts (BENCHMARKS.md):
+ * on DuckDB, a node is stored as tiles when its tiles are complete (density 1 inside a tile: scalar rows
+ * would store every zero too) and hold at least TILE_PAYLOAD_MIN elements (below that the per-row list
+ * overhead and the unnest for scalar consumers cost more than they save), and scalar rows otherwise;
+ * bound tables keep the payload they are stored in. On PostgreSQL 'auto' keeps scalar rows: arrays there
+ * are unnested for every kernel but the elementwise ones, and it has no vectorised dot product.
+ * 'tile' stores every node with complete tiles as tiles (the conformance suite forces it on both engines).
+ */
+import type { Node } from '../../tra/node.js';
+import type { Schema } from '../../tra/schema.js';
+import { stridesOf } from '../../tile.js';
+import type { Dialect } from './engine.js';
+import { sqlInt } from './ident.js';
+
+export type Payload = 'scalar' | 'tile';
+export type PayloadMode = 'scalar' | 'tile' | 'auto';
+
+/** Measured crossover of stored tiles over scalar rows on DuckDB (elements per tile; BENCHMARKS.md). */
+export const TILE_PAYLOAD_MIN = 64;
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** Whether a tile dimension's last tile is shorter than the others. */
+export const isRagged = (s: Schema): boolean => s.tile.some((t) => t.key !== null && t.extent % t.size !== 0);
+
+/** The SQL size of tile dim d at the row's key (alias `x`): a constant unless the dim is ragged. */
+function dimSize(s: Schema, d: number, alias: string): string {
+  const t = s.tile[d]!;
+  if (t.key === null || t.extent % t.size === 0) return sqlInt(t.size);
+  return `LEAST(${sqlInt(t.size)}, ${sqlInt(t.extent)} - ${alias}.k${sqlInt(t.key)} * ${sqlInt(t.size)})`;
+}
+
+/** Element-index expressions of a 0-based row-major position `p` inside the tile at the row's key. */
+export function unflattenAt(s: Schema, p: string, alias: string, d: Dialect): string[] {
+  if (!isRagged(s)) {
+    const st = stridesOf(s.tile.map((t) => t.size));
+    return s.tile.map((t, j) => `(${d.intDiv(p, sqlInt(st[j]))}) % ${sqlInt(t.size)}`);
+  }
+  return range(s.tile.length).map((j) => {
+    const stride = range(s.tile.length).slice(j + 1).map((e) => dimSize(s, e, alias));
+    const q = stride.length ? d.intDiv(p, `(${stride.join(' * ')})`) : p;
+    return `(${q}) % (${dimSize(s, j, alias)})`;
+  });
+}
+
+/** Number of elements of the tile at the row's key, as SQL (for bound checks). */
+export function tileLength(s: Schema, alias: string): string {
+  return s.tile.length ? s.tile.map((_, j) => dimSize(s, j, alias)).join(' * ') : '1';
+}
+
+/** A tile-payload source read as scalar rows (k…, i…, v): one row per list element. */
+export function scalarView(from: string, s: Schema, d: Dialect): string {
+  const k = range(s.keys.length).map((j) => `x.k${j}`);
+  const inner = `SELECT ${[...k.map((c, j) => `${c} AS k${j}`), `unnest(x.t) AS v`, `${d.positions('x.t')} AS p`].join(', ')} FROM ${from} AS x`;
+  const idx = unflattenAt(s, 'u.p', 'u', d);
+  return `(SELECT ${[...range(s.keys.length).map((j) => `u.k${j} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`), 'u.v AS v'].join(', ')} FROM (${inner}) AS u)`;
+}
+
+/** A scalar-row SELECT gathered into one row per tile (keys, t), elements in row-major order. */
+export function gatherTiles(select: string, s: Schema, d: Dialect): string {
+  const keys = range(s.keys.length).map((j) => `g.k${j}`);
+  const order = range(s.tile.length).map((j) => `g.i${j}`);
+  const t = d.listAgg('g.v', order.length ? order.join(', ') : null);
+  return `SELECT ${[...keys.map((c, j) => `${c} AS k${j}`), `${t} AS t`].join(', ')} FROM (${select}) AS g${keys.length ? ` GROUP BY ${keys.join(', ')}` : ' HAVING COUNT(*) > 0'}`;
+}
+
+/**
+ * Whether every present tile of each node is complete (all its elements stored), from the plan alone:
+ * relations loaded from memory and retiles (zero-filled) are; a bound table is when its tiles have one
+ * element or it has a tile column (`tileInputs`); other nodes are when all their inputs are.
+ */
+export function completeTiles(nodes: readonly Node[], boundComplete: (n: Node) => boolean): Map<Node, boolean> {
+  const out = new Map<Node, boolean>();
+  for (const n of nodes) {
+    let c: boolean;
+    if (n.op === 'input') c = boundComplete(n);
+    else if (n.op === 'const') c = true;
+    else if (n.op === 'retile') c = true;
+    // Concatenating ragged tiles leaves short tiles inside the output: keep those as scalar rows.
+    else if (n.op === 'concat') c = n.inputs.every((x) => out.get(x) === true && !isRagged(x.schema));
+    else c = n.inputs.every((x) => out.get(x) === true);
+    out.set(n, c);
+  }
+  return out;
+}
+
+/** Elements of one (nominal) tile. */
+export const tileElems = (s: Schema): number => s.tile.reduce((p, t) => p * t.size, 1);
+
+/**
+ * The payload of every node (see the module comment for the rule). `fixed` gives nodes whose payload is
+ * not ours to choose (bound tables).
+ */
+export function choosePayloads(nodes: readonly Node[], mode: PayloadMode, d: Dialect, complete: Map<Node, boolean>, fixed: (n: Node) => Payload | undefined): Map<Node, Payload> {
+  const out = new Map<Node, Payload>();
+  for (const n of nodes) {
+    const f = fixed(n);
+    if (f) { out.set(n, f); continue; }
+    const ok = complete.get(n) === true;
+    const tile = mode === 'tile' ? ok : mode === 'auto' ? ok && d.name === 'duckdb' && tileElems(n.schema) >= TILE_PAYLOAD_MIN : false;
+    out.set(n, tile ? 'tile' : 'scalar');
+  }
+  return out;
+}
