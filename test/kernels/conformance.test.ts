@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { KernelError } from '../../src/errors.js';
 import { BINARY_FNS, UNARY_FNS, type BinaryFn, type UnaryFn } from '../../src/kernels/fns.js';
 import { ORT, ORT_STATUS, ortStats, setOrtSmallWork } from '../../src/kernels/ort/index.js';
+import { lowerCall } from '../../src/kernels/ort/lower.js';
+import { OrtSession } from '../../src/kernels/ort/session.js';
 import { REFERENCE } from '../../src/kernels/reference/index.js';
 import { applyKernel, backendNames, hasKernelImpl, type KernelCall } from '../../src/kernels/registry.js';
 import { makeTile, type DType, type Tile } from '../../src/tile.js';
@@ -298,6 +300,56 @@ for (const backend of others) {
     });
   });
 }
+
+/**
+ * Lowerings that only the one-graph path uses (exec/inproc/graph.ts composes whole plans from them): the
+ * shape and derivative kernels, run here through lowerCall + an ORT session of their own.
+ */
+function lowerOnly(r: () => number, dtype: DType): Case[] {
+  const cases: Case[] = [];
+  const add = (label: string, name: string, attrs: Record<string, unknown>, tiles: Tile[], terms = 1) => cases.push({ label, call: { name, attrs }, tiles, dtype, terms });
+  const x = tile(r, [3, 4, 5], dtype), g3 = tile(r, [3, 4, 5], dtype);
+  add('reshape', 'reshape', { shape: [12, 5] }, [x]);
+  add('expandDims', 'expandDims', { axis: 1 }, [tile(r, [3, 5], dtype)]);
+  add('reshapeGrad', 'reshapeGrad', {}, [x, tile(r, [60], dtype)]);
+  add('second', 'second', {}, [x, g3]);
+  for (const [spec, gShape] of [['abc->a', [3]], ['abc->', []], ['abc->ca', [5, 3]], ['abc->bac', [4, 3, 5]]] as const) add(`einsumGrad ${spec}`, 'einsumGrad', { spec }, [x, tile(r, [...gShape], dtype)]);
+  for (const fn of ['sum', 'max', 'min'] as const) for (const axes of [[1], [0, 2], []]) {
+    const kept = [3, 4, 5].filter((_, d) => !axes.includes(d));
+    const xi = tile(r, [3, 4, 5], dtype, 'small-int'); // small integers: ties at the extreme
+    add(`reduceGrad ${fn} [${axes}]`, 'reduceGrad', { fn, axes }, [xi, tile(r, kept, dtype)]);
+  }
+  for (const axis of [0, 2]) {
+    add(`softmaxGrad axis ${axis}`, 'softmaxGrad', { axis }, [x, g3], 5);
+    add(`logsumexpGrad axis ${axis}`, 'logsumexpGrad', { axis }, [x, tile(r, [3, 4, 5].filter((_, d) => d !== axis), dtype)], 5);
+  }
+  for (const fn of UNARY_FNS) {
+    const attrs: Record<string, unknown> = { fn };
+    if (fn === 'scale' || fn === 'addScalar') attrs.alpha = 1.5;
+    if (fn === 'powScalar') attrs.alpha = 2.5;
+    add(`unaryGrad ${fn}`, 'unaryGrad', attrs, [tile(r, [4, 6], dtype, POSITIVE_ONLY.includes(fn) ? 'positive' : 'signed'), tile(r, [4, 6], dtype)], 2);
+  }
+  return cases;
+}
+
+describe('lowerings of the shape and derivative kernels (one-graph path) match the reference', { skip: ORT_STATUS.ok ? undefined : 'onnxruntime-node cannot load here' }, () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    test(dtype, () => {
+      const failures: string[] = [];
+      for (const c of lowerOnly(rng(SEED + 7), dtype)) {
+        const want = applyKernel(REFERENCE, c.call, c.tiles, dtype);
+        const lowered = lowerCall(c.call.name, c.call.attrs, c.tiles.map((t) => t.shape), c.tiles.map((t) => t.dtype), want.shape, dtype);
+        if (!lowered) { if (c.call.attrs.fn !== 'stopGradient') failures.push(`${c.label}: no lowering`); continue; }
+        const session = new OrtSession(lowered.model, 1), got = makeTile(want.shape, dtype);
+        session.run(c.tiles.map((t) => ({ data: t.data, dims: t.shape, dtype: t.dtype })), { data: got.data, dims: got.shape, dtype });
+        session.dispose();
+        const bad = mismatch(got, want, c.terms, dtype);
+        if (bad) failures.push(`${c.label}: ${bad}`);
+      }
+      assert.deepEqual(failures, []);
+    });
+  }
+});
 
 test('tiny calls on the ort backend run the reference kernel (a fixed ORT call cost would dominate)', () => {
   if (!ORT_STATUS.ok) return;

@@ -19,8 +19,9 @@ import type { Plan } from '../../tra/plan.js';
 import { Relation } from '../../tra/relation.js';
 import { bindInput, checkFinite, type Bindings, type Executor, type RunOptions } from '../executor.js';
 import type { Fault, FromSite, ToSite } from './protocol.js';
+import { composePlanGraph, runPlanGraph, type PlanGraph } from './graph.js';
 import { Site } from './site.js';
-import { iaFromJSON, iaToJSON, pack, unpack, type WireTuple } from './wire.js';
+import { iaFromJSON, iaToJSON, pack, unpack, type SiteStep, type WireTuple } from './wire.js';
 
 export class SiteError extends RelmlError {
   constructor(readonly site: number, readonly step: number, readonly op: string, message: string) {
@@ -32,6 +33,11 @@ export interface InprocOptions extends Omit<OptimizeOptions, 'sites'> {
   sites?: number;
   /** Kernel backend; default 'ort' when onnxruntime-node loads, else 'reference'. */
   backend?: string;
+  /**
+   * One site on 'ort': run a plan whose relations are all single tiles as one composed ONNX graph
+   * (graph.ts) instead of kernel by kernel. Default true; RELML_GRAPH=0 turns it off.
+   */
+  graph?: boolean;
 }
 
 export interface RunReport {
@@ -40,6 +46,8 @@ export interface RunReport {
   exchanges: { step: number; kind: string; measured: number; predicted: number }[];
   bytesMoved: number;
   bytesPredicted: number;
+  /** Set when the run went through one composed graph (one site): the kernel calls it replaced. */
+  graph?: { calls: number };
 }
 
 export class InprocExecutor implements Executor {
@@ -83,6 +91,8 @@ export class InprocExecutor implements Executor {
   private runHere(ia: IAPlan, bindings: Bindings, opts: RunOptions): Relation[] {
     const { steps, outputs } = siteSteps(ia);
     const check = opts.checkFinite ?? true;
+    const viaGraph = this.graphEnabled() ? this.runGraph(ia, steps, outputs, bindings, opts) : undefined;
+    if (viaGraph) return viaGraph;
     const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check, outputs });
     const byId = new Map(steps.map((s) => [s.id, s]));
     site.fuse(steps, outputs);
@@ -98,6 +108,46 @@ export class InprocExecutor implements Executor {
     }
     this.lastReport = { ia, exchanges: [], bytesMoved: 0, bytesPredicted: 0 };
     return outputs.map((id) => site.values.get(id)![0]!);
+  }
+
+  private graphEnabled(): boolean {
+    return this.backend === ORT && (this.opts.graph ?? process.env.RELML_GRAPH !== '0');
+  }
+
+  /** Composed graphs per IA plan and input signature; a string is why the plan does not take that path. */
+  private graphs = new WeakMap<IAPlan, Map<string, PlanGraph | string>>();
+
+  /** The one-graph path (graph.ts), or undefined when this plan or run must go step by step. */
+  private runGraph(ia: IAPlan, steps: readonly SiteStep[], outputs: readonly number[], bindings: Bindings, opts: RunOptions): Relation[] | undefined {
+    let byShape = this.graphs.get(ia);
+    if (!byShape) this.graphs.set(ia, (byShape = new Map()));
+    if (byShape.get('') !== undefined) return undefined; // statically ineligible
+    const ineligible = steps.find((st) => st.node.schema.keys.some((b) => b !== 1) || !GRAPH_OPS.has(st.kind === 'exchange' ? 'rekey' : st.node.op));
+    if (ineligible) { byShape.set('', `step @${ineligible.id} (${ineligible.node.op}) is not a single-tile kernel step`); return undefined; }
+    const check = opts.checkFinite ?? true, bound = new Map<number, Relation>();
+    let sig = opts.precision ?? '';
+    for (const st of steps) {
+      const n = st.node;
+      if (n.op !== 'input' && n.op !== 'const') continue;
+      const rel = n.op === 'const' ? n.attrs.value as Relation : bindInput(n, bindings[n.attrs.name as string], opts.precision ?? n.schema.dtype);
+      if (rel.size !== 1) return undefined;
+      if (n.op === 'input' && check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
+      const t = rel.tuples().next().value!.tile;
+      sig += `|${st.id}:${t.dtype}:${t.shape.join('x')}`;
+      bound.set(st.id, rel);
+    }
+    let pg = byShape.get(sig);
+    if (pg === undefined) {
+      try { pg = composePlanGraph(steps, outputs, bound, opts.precision); } catch (e) { pg = `onnxruntime refused the composed graph: ${e instanceof Error ? e.message : String(e)}`; }
+      byShape.set(sig, pg);
+    }
+    if (typeof pg === 'string') return undefined;
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const result = runPlanGraph(pg, bound, outputs.map((id) => byId.get(id)!));
+    // A non-finite output: re-run step by step, which names the operator that produced it.
+    if (check !== false && result.some((r) => !finite(r))) return undefined;
+    this.lastReport = { ia, exchanges: [], bytesMoved: 0, bytesPredicted: 0, graph: { calls: pg.calls } };
+    return result;
   }
 
   private ready?: Promise<void>;
@@ -214,6 +264,13 @@ export class InprocExecutor implements Executor {
     this.ready = undefined;
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+const GRAPH_OPS = new Set(['input', 'const', 'map', 'join', 'aggregate', 'rekey']);
+
+function finite(r: Relation): boolean {
+  for (const t of r.tuples()) { const d = t.tile.data; for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false; }
+  return true;
 }
 
 const localCache = new WeakMap<IAPlan, ReturnType<typeof iaFromJSON>>();

@@ -11,26 +11,53 @@ import { binaryAxes, reduceAxes } from '../defs.js';
 import type { BinaryFn, UnaryFn } from '../fns.js';
 import { letterSizes, parseTileSpec } from '../tile_spec.js';
 import { lowerConvFamily } from './lower_conv.js';
+import { lowerGradFamily } from './lower_grad.js';
 import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type AttrValue, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from './proto.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
 const ELEM: Record<DType, number> = { float32: ONNX_FLOAT, float64: ONNX_DOUBLE };
 
-/** A static graph under construction; values are named v0, v1, ...; inputs x0, x1, ...; the output y. */
+/**
+ * A static graph under construction; values are named v0, v1, ...; inputs x0, x1, ...; the output y.
+ * Embedded (GraphComposer.call): it writes into a parent graph, its input() calls take the values it was
+ * bound to, in order, and finish() only records the result value.
+ */
 export class GraphBuilder {
-  readonly nodes: OnnxNode[] = [];
-  readonly inputs: OnnxValueInfo[] = [];
-  readonly initializers: OnnxInitializer[] = [];
-  private n = 0;
-  constructor(readonly dtype: DType) {}
+  readonly nodes: OnnxNode[];
+  readonly inputs: OnnxValueInfo[];
+  readonly initializers: OnnxInitializer[];
+  private readonly counter: { n: number };
+  /** Embedded: the result value finish() was given. */
+  result?: string;
+  constructor(readonly dtype: DType, parent?: GraphBuilder, private readonly bound?: { value: string; dtype: DType }[]) {
+    this.nodes = parent?.nodes ?? [];
+    this.inputs = parent?.inputs ?? [];
+    this.initializers = parent?.initializers ?? [];
+    this.counter = parent?.counter ?? { n: 0 };
+  }
 
-  private fresh(): string { return `v${this.n++}`; }
+  private fresh(): string { return `v${this.counter.n++}`; }
 
-  /** Declares the next graph input; returns a value in the compute dtype. */
+  /** Declares the next graph input (or takes the next bound value); returns a value in the compute dtype. */
   input(dtype: DType, dims: readonly number[]): string {
-    const name = `x${this.inputs.length}`;
-    this.inputs.push({ name, elemType: ELEM[dtype], dims });
+    let name: string;
+    if (this.bound) {
+      const b = this.bound.shift();
+      if (!b) throw new Error('embedded kernel lowering asked for more inputs than it was bound to');
+      [name, dtype] = [b.value, b.dtype];
+    } else {
+      name = `x${this.inputs.length}`;
+      this.inputs.push({ name, elemType: ELEM[dtype], dims });
+    }
     return dtype === this.dtype ? name : this.op('Cast', [name], { to: ELEM[this.dtype] });
+  }
+
+  /** A scalar constant of `dtype` (an initializer). */
+  scalar(value: number, dtype: DType): string {
+    const name = `c${this.initializers.length}`;
+    const raw = new Uint8Array((dtype === 'float32' ? Float32Array.of(value) : Float64Array.of(value)).buffer);
+    this.initializers.push({ name, elemType: ELEM[dtype], dims: [], raw });
+    return name;
   }
 
   op(op: string, inputs: readonly string[], attrs?: Record<string, AttrValue>): string {
@@ -64,6 +91,7 @@ export class GraphBuilder {
 
   /** Finishes the graph with `x` as its output y, of shape `dims`, and serialises it. */
   finish(x: string, dims: readonly number[]): Uint8Array {
+    if (this.bound) { this.result = x; return new Uint8Array(0); }
     // The output must be produced by a node; a graph that returns an input unchanged gets an Identity.
     const last = this.nodes[this.nodes.length - 1];
     if (last && last.outputs[0] === x) this.nodes[this.nodes.length - 1] = { ...last, outputs: ['y'] };
@@ -215,10 +243,9 @@ function lowerReduce(g: GraphBuilder, attrs: Attrs, shape: readonly number[], dt
 
 /** The graph for one kernel call, or undefined when this kernel or case is left to the reference backend. */
 export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[],
-  outShape: readonly number[], dtype: DType): Lowered | undefined {
+  outShape: readonly number[], dtype: DType, g = new GraphBuilder(dtype)): Lowered | undefined {
   // Empty tiles: nothing to compute, and zero-sized dims are where ONNX ops disagree most.
   if (shapes.some((s) => prod(s) === 0) || prod(outShape) === 0) return undefined;
-  const g = new GraphBuilder(dtype);
   switch (name) {
     case 'einsum': return lowerEinsum(g, attrs.spec as string, shapes, dtypes, outShape);
     case 'unary': return lowerUnary(g, attrs.fn as UnaryFn, shapes[0]!, dtypes[0]!);
@@ -229,19 +256,58 @@ export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly
       const y = g.op('Softmax', [g.input(dtypes[0]!, shapes[0]!)], { axis: attrs.axis as number });
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
     }
-    case 'unaryGrad': {
-      // relu's derivative is the ReLU of the sign: g * relu(sign(x)), with no constants. Others stay on the reference.
-      if (attrs.fn !== 'relu') return undefined;
-      const x = g.input(dtypes[0]!, shapes[0]!), grad = g.input(dtypes[1]!, shapes[1]!);
-      const y = g.op('Mul', [grad, g.op('Relu', [g.op('Sign', [x])])]);
-      return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
-    }
     case 'logsumexp': {
       const y = g.op('ReduceLogSumExp', [g.input(dtypes[0]!, shapes[0]!)], { axes: [attrs.axis as number], keepdims: 0 });
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
     }
+    case 'reshape': case 'expandDims': case 'reshapeGrad': case 'second': case 'einsumGrad': case 'reduceGrad':
+    case 'softmaxGrad': case 'logsumexpGrad': case 'unaryGrad':
+      return lowerGradFamily(g, name, attrs, shapes, dtypes, outShape);
     case 'conv2d': case 'conv2dGradInput': case 'conv2dGradWeight': case 'maxPool2d': case 'maxPool2dGrad':
       return lowerConvFamily(g, name, attrs, shapes, dtypes, outShape);
     default: return undefined;
+  }
+}
+
+/** A value of a composed graph: its name, dtype and shape. */
+export interface GraphValue { value: string; dtype: DType; shape: readonly number[] }
+
+/**
+ * Several kernel calls composed into one ONNX graph (a whole single-tile plan, see exec/inproc/graph.ts):
+ * each call embeds its own lowering, reading earlier values; ORT then plans memory and fuses across calls.
+ */
+export class GraphComposer {
+  private readonly root = new GraphBuilder('float32');
+  private outputs: OnnxValueInfo[] = [];
+
+  input(dtype: DType, shape: readonly number[]): GraphValue {
+    const value = `x${this.root.inputs.length}`;
+    this.root.inputs.push({ name: value, elemType: ELEM[dtype], dims: shape });
+    return { value, dtype, shape };
+  }
+
+  /** One kernel call on earlier values; undefined when the kernel (or this case) has no ONNX lowering. */
+  call(name: string, attrs: Attrs, args: readonly GraphValue[], outShape: readonly number[], dtype: DType): GraphValue | undefined {
+    const bound = [...args.map((a) => ({ value: a.value, dtype: a.dtype })), ...scalarInputs(name, attrs).map((v) => ({ value: this.root.scalar(v, dtype), dtype }))];
+    const g = new GraphBuilder(dtype, this.root, bound);
+    const lowered = lowerCall(name, attrs, args.map((a) => a.shape), args.map((a) => a.dtype), outShape, dtype, g);
+    return lowered && g.result !== undefined ? { value: g.result, dtype, shape: outShape } : undefined;
+  }
+
+  /** Elementwise sum / max / min of same-shaped values (an aggregation of single tiles), in `dtype`. */
+  combine(fn: 'sum' | 'max' | 'min', args: readonly GraphValue[], dtype: DType): GraphValue {
+    const g = new GraphBuilder(dtype, this.root, args.map((a) => ({ value: a.value, dtype: a.dtype })));
+    const xs = args.map((a) => g.input(a.dtype, a.shape));
+    const value = xs.length === 1 ? xs[0]! : g.op(fn === 'sum' ? 'Sum' : fn === 'max' ? 'Max' : 'Min', xs);
+    return { value, dtype, shape: args[0]!.shape };
+  }
+
+  /** Serialises the graph with `outs` as its outputs o0, o1, ... (an Identity each, so one value may be several outputs). */
+  finish(outs: readonly GraphValue[]): Uint8Array {
+    outs.forEach((o, i) => {
+      this.root.nodes.push({ op: 'Identity', inputs: [o.value], outputs: [`o${i}`] });
+      this.outputs.push({ name: `o${i}`, elemType: ELEM[o.dtype], dims: o.shape });
+    });
+    return encodeModel({ nodes: this.root.nodes, inputs: this.root.inputs, outputs: this.outputs, initializers: this.root.initializers });
   }
 }

@@ -86,32 +86,38 @@ function sessionOptions(threads: number): object {
 
 export const ORT_TYPE: Record<DType, string> = { float32: 'float32', float64: 'float64' };
 
+export interface OrtBuffer { data: TileData; dims: readonly number[]; dtype: DType }
+
 /** A loaded model plus its I/O names, run synchronously. */
 export class OrtSession {
   private readonly s: NativeSession;
   private readonly inputNames: string[];
-  private readonly outputName: string;
+  private readonly outputNames: string[];
   constructor(model: Uint8Array, threads: number) {
     const o = load();
     if (!o) throw new Error(`onnxruntime-node is unavailable: ${loadError}`);
     this.s = new o.Session();
     this.s.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, sessionOptions(threads));
     this.inputNames = this.s.inputMetadata.map((m) => m.name);
-    this.outputName = this.s.outputMetadata[0]!.name;
+    this.outputNames = this.s.outputMetadata.map((m) => m.name);
   }
 
   /**
    * Runs on the given buffers without copying them in (ORT reads the typed arrays' memory directly) and
    * writes straight into `out` (a pre-allocated output), so the only data movement is the kernel's own.
    */
-  run(inputs: readonly { data: TileData; dims: readonly number[]; dtype: DType }[], out: { data: TileData; dims: readonly number[]; dtype: DType }): void {
+  run(inputs: readonly OrtBuffer[], out: OrtBuffer): void { this.runAll(inputs, [out]); }
+
+  /** The same with every graph output, in order, written into its pre-allocated buffer. */
+  runAll(inputs: readonly OrtBuffer[], outs: readonly OrtBuffer[]): void {
     const T = ort!.Tensor;
-    const feeds: Record<string, unknown> = {};
+    const feeds: Record<string, unknown> = {}, fetches: Record<string, unknown> = {};
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i]!;
       feeds[this.inputNames[i]!] = new T(ORT_TYPE[x.dtype], x.data, x.dims);
     }
-    this.s.run(feeds, { [this.outputName]: new T(ORT_TYPE[out.dtype], out.data, out.dims) }, {});
+    for (let i = 0; i < outs.length; i++) fetches[this.outputNames[i]!] = new T(ORT_TYPE[outs[i]!.dtype], outs[i]!.data, outs[i]!.dims);
+    this.s.run(feeds, fetches, {});
   }
 
   dispose(): void { this.s.dispose(); }
