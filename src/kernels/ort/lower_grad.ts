@@ -78,7 +78,8 @@ export function lowerGradFamily(g: GraphBuilder, name: string, attrs: Attrs, sha
     }
     case 'unaryGrad': {
       const fn = attrs.fn as UnaryFn, gr = g.input(dtypes[1]!, shapes[1]!);
-      if (fn === 'relu') return done(g.op('Mul', [gr, g.op('Relu', [g.op('Sign', [x])])]));
+      // relu: g where x > 0 (two passes; g * relu(sign(x)) took three).
+      if (fn === 'relu') { const z = g.scalar(0, g.dtype); return done(g.op('Where', [g.op('Greater', [x, z]), gr, z])); }
       if (fn === 'identity' || fn === 'addScalar') return done(g.op('Identity', [gr]));
       if (fn === 'neg') return done(g.op('Neg', [gr]));
       if (fn === 'scale') return done(g.op('Mul', [gr, g.scalar(attrs.alpha as number, g.dtype)]));

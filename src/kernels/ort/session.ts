@@ -81,6 +81,8 @@ function sessionOptions(threads: number): object {
     executionMode: 'sequential',
     logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: SPIN && threads > 1 ? '1' : '0' } } },
+    // RELML_ORT_PROFILE=<prefix>: onnxruntime writes per-node timings of each session to <prefix>_*.json.
+    ...(process.env.RELML_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.RELML_ORT_PROFILE } : {}),
   };
 }
 
