@@ -36,7 +36,7 @@ export function adjacency(s: GcnSpec): { rows: Int32Array; cols: Int32Array; val
   return { rows, cols, values: Float64Array.from(rows, (a) => 1 / deg[a]!) };
 }
 
-export async function inprocEpochs(s: GcnSpec, opts: { arows: number; rowtile: number }): Promise<{ secs: number; losses: number[] }> {
+export async function inprocEpochs(s: GcnSpec, opts: { arows: number; rowtile: number; sites?: number }): Promise<{ secs: number; losses: number[] }> {
   const { N, F, HD, C, LR } = s, nTrain = Math.ceil(N / 2), B = Math.min(N, opts.rowtile), BA = Math.min(N, opts.arows);
   const t0 = performance.now();
   const coo = adjacency(s);
@@ -56,14 +56,14 @@ export async function inprocEpochs(s: GcnSpec, opts: { arows: number; rowtile: n
   };
   const plan = gradPlan(loss, [input('A', [N, N], { ...f32, tile: [BA, N] }), input('X', [N, F], { ...f32, tile: [B, F] }),
     input('Y', [N, C], { ...f32, tile: [B, C] }), input('W1', [F, HD], f32), input('W2', [HD, C], f32)], [3, 4]);
-  const ex = new InprocExecutor({ sites: 1 });
+  const ex = new InprocExecutor({ sites: opts.sites ?? 1 });
   const one = (name: string, shape: number[], data: Float32Array) => {
     const rel = new Relation(denseSchema(shape, shape, 'float32'), name);
     rel.set([0, 0], makeTile(shape, 'float32', data));
     return rel;
   };
   const Xr = Relation.fromDense(X, [N, F], { tile: [B, F], dtype: 'float32', name: 'X' }), Yr = Relation.fromDense(Y, [N, C], { tile: [B, C], dtype: 'float32', name: 'Y' });
-  console.log(`inproc: data built in ${((performance.now() - t0) / 1000).toFixed(1)} s (${coo.rows.length} nonzeros in ${A.size} CSR block(s) of ${BA} rows; feature row tiles ${B}; backend ${ex.backend}, float32)`);
+  console.log(`inproc: data built in ${((performance.now() - t0) / 1000).toFixed(1)} s (${coo.rows.length} nonzeros in ${A.size} CSR block(s) of ${BA} rows; feature row tiles ${B}; backend ${ex.backend}, float32, ${ex.sites} site(s))`);
   const times: number[] = [], losses: number[] = [];
   try {
     for (let ep = 0; ep < s.EPOCHS; ep++) {
@@ -78,7 +78,7 @@ export async function inprocEpochs(s: GcnSpec, opts: { arows: number; rowtile: n
       console.log(`inproc: epoch ${ep}: loss ${losses[ep]!.toFixed(6)}, ${times[ep]!.toFixed(2)} s`);
     }
   } finally { await ex.close(); }
-  console.log(`RESULT inproc (relml in-process, spmm + ort, float32, 1 site): ${median(times).toFixed(2)} s/epoch (median of ${s.EPOCHS})`);
+  console.log(`RESULT inproc (relml in-process, spmm + ort, float32, ${ex.sites} site(s)): ${median(times).toFixed(2)} s/epoch (median of ${s.EPOCHS})`);
   return { secs: median(times), losses };
 }
 

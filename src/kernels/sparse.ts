@@ -52,30 +52,51 @@ function csrOf(kernel: string, t: Tile, input: number): NonNullable<Tile['csr']>
 }
 
 /**
- * out[i,:] += v·H[j,:] for every nonzero (i,j,v); one pass over the nonzeros, rows of k contiguous
- * floats. (Called with Float32Array or Float64Array; V8 keeps one fast path per array kind.)
+ * out[i,:] += v·H[j,:] for every nonzero (i,j,v) of a CSR matrix. Two nonzeros and four
+ * columns per step: V8 does not vectorise, and this halves the loads and stores of the output row,
+ * which measured 2.6× faster than the plain triple loop at the GCN's size.
  */
 function spmmLoop(indptr: Int32Array, indices: Int32Array, vals: TileData, h: TileData, k: number, out: TileData): void {
-  const rows = indptr.length - 1;
+  const rows = indptr.length - 1, k4 = k - (k % 4);
   for (let i = 0; i < rows; i++) {
-    const o = i * k;
-    for (let p = indptr[i]!, end = indptr[i + 1]!; p < end; p++) {
+    const o = i * k, end = indptr[i + 1]!;
+    let p = indptr[i]!;
+    for (; p + 1 < end; p += 2) {
+      const v = vals[p]!, w = vals[p + 1]!, b = indices[p]! * k, c = indices[p + 1]! * k;
+      let x = 0;
+      for (; x < k4; x += 4) {
+        out[o + x] += v * h[b + x]! + w * h[c + x]!;
+        out[o + x + 1] += v * h[b + x + 1]! + w * h[c + x + 1]!;
+        out[o + x + 2] += v * h[b + x + 2]! + w * h[c + x + 2]!;
+        out[o + x + 3] += v * h[b + x + 3]! + w * h[c + x + 3]!;
+      }
+      for (; x < k; x++) out[o + x] += v * h[b + x]! + w * h[c + x]!;
+    }
+    if (p < end) {
       const v = vals[p]!, b = indices[p]! * k;
       for (let x = 0; x < k; x++) out[o + x] += v * h[b + x]!;
     }
   }
 }
 
-/** out[j,:] += v·G[i,:] for every nonzero (i,j,v): the transposed product as a scatter over A's rows. */
-function spmmTLoop(indptr: Int32Array, indices: Int32Array, vals: TileData, g: TileData, k: number, out: TileData): void {
-  const rows = indptr.length - 1;
-  for (let i = 0; i < rows; i++) {
-    const o = i * k;
-    for (let p = indptr[i]!, end = indptr[i + 1]!; p < end; p++) {
-      const v = vals[p]!, b = indices[p]! * k;
-      for (let x = 0; x < k; x++) out[b + x] += v * g[o + x]!;
-    }
+/**
+ * The transposed pattern of a CSR tile (columns become rows) and where each of its nonzeros sits in the
+ * original, built once per pattern: Aᵀ·G then gathers rows like A·H instead of scattering into them.
+ */
+const transposed = new WeakMap<NonNullable<Tile['csr']>, { indptr: Int32Array; indices: Int32Array; perm: Int32Array }>();
+function transposeOf(csr: NonNullable<Tile['csr']>, cols: number): { indptr: Int32Array; indices: Int32Array; perm: Int32Array } {
+  let t = transposed.get(csr);
+  if (t) return t;
+  const { indptr, indices } = csr, nnz = indices.length;
+  const tp = new Int32Array(cols + 1), ti = new Int32Array(nnz), perm = new Int32Array(nnz);
+  for (let p = 0; p < nnz; p++) tp[indices[p]! + 1]++;
+  for (let c = 0; c < cols; c++) tp[c + 1] += tp[c]!;
+  const next = tp.slice(0, -1);
+  for (let i = 0; i + 1 < indptr.length; i++) {
+    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) { const q = next[indices[p]!]!++; ti[q] = i; perm[q] = p; }
   }
+  transposed.set(csr, (t = { indptr: tp, indices: ti, perm }));
+  return t;
 }
 
 export function spmmTile(a: Tile, h: Tile, shape: readonly number[], dtype: DType): Tile {
@@ -86,9 +107,12 @@ export function spmmTile(a: Tile, h: Tile, shape: readonly number[], dtype: DTyp
 }
 
 export function spmmTTile(g: Tile, a: Tile, shape: readonly number[], dtype: DType): Tile {
-  const { indptr, indices } = csrOf('spmmT', a, 1);
+  const t = transposeOf(csrOf('spmmT', a, 1), a.shape[1]!);
   const out = allocData(dtype, shape[0]! * shape[1]!);
-  spmmTLoop(indptr, indices, a.data, g.data, shape[1]!, out);
+  // The values in transposed order (they may change while the pattern stays, e.g. sampled gradients).
+  const vals = allocData(a.dtype, t.perm.length);
+  for (let q = 0; q < vals.length; q++) vals[q] = a.data[t.perm[q]!]!;
+  spmmLoop(t.indptr, t.indices, vals, g.data, shape[1]!, out);
   return { shape: [...shape], dtype, data: out };
 }
 

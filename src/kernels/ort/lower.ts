@@ -153,6 +153,11 @@ function lowerEinsum(g: GraphBuilder, spec: string, shapes: readonly (readonly n
         const c = g.reshape(g.op('MatMul', [a, b]), [...lead, M, N], size(batch + mL + nL));
         return g.transpose(c, [...output].map((ch) => (batch + mL + nL).indexOf(ch)));
       };
+      // Nothing contracted: a broadcasting Mul (as a MatMul it is batched over every element, ~100× slower).
+      if (!k) {
+        const put = (x: string, l: string) => { const mine = [...output].filter((c) => l.includes(c)).join(''); return g.reshape(g.transpose(x, [...mine].map((c) => l.indexOf(c))), size(mine), [...output].map((c) => (l.includes(c) ? sizes.get(c)! : 1))); };
+        return { model: g.finish(g.op('Mul', [put(xs[0]!, la), put(xs[1]!, lb)]), outShape), work };
+      }
       // An output laid out [batch, n, m] is (B^T A^T): swapping the operands moves the transpose onto the
       // inputs, where it folds into the matmul, instead of copying the result.
       const swap = output !== batch + m + n && output === batch + n + m;
