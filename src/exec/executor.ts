@@ -69,6 +69,16 @@ export function checkFinite(rel: Relation, where: string): void {
   }
 }
 
+/** Whether every element of every tile is finite (the same one-pass sum test, confirmed element by element). */
+export function allFinite(rel: Relation): boolean {
+  for (const { tile } of rel.tuples()) {
+    if (Number.isFinite(sumOf(tile.data))) continue;
+    const d: TileData = tile.data;
+    for (let i = 0; i < d.length; i++) if (d[i]! - d[i]! !== 0) return false;
+  }
+  return true;
+}
+
 function sumOf(d: TileData): number {
   return d instanceof Float32Array ? sum32(d) : sum64(d);
 }

@@ -145,7 +145,9 @@ function convCases(r: () => number, dtype: DType): Record<string, Case[]> {
     out.conv2d!.push({ label: label('conv2d'), call: { name: 'conv2d', attrs }, tiles: [x, w], dtype, terms: Cg * KH * KW });
     out.conv2dGradInput!.push({ label: label('conv2dGradInput'), call: { name: 'conv2dGradInput', attrs }, tiles: [g, w], dtype, terms: Og * KH * KW });
     out.conv2dGradWeight!.push({ label: label('conv2dGradWeight'), call: { name: 'conv2dGradWeight', attrs }, tiles: [g, x], dtype, terms: N * OH * OW });
-    const kh = dim(1, 3)(r), kw = dim(1, 3)(r), pool = { kernel: [kh, kw], stride: [dim(1, 3)(r), dim(1, 3)(r)], padding: [dim(0, kh >> 1)(r), dim(0, kw >> 1)(r)] };
+    // Every other case: windows that tile the image (stride = window, no padding), the common pooling.
+    const kh = dim(1, 3)(r), kw = dim(1, 3)(r), tiles = rep % 2 === 0;
+    const pool = tiles ? { kernel: [kh, kw], stride: [kh, kw], padding: [0, 0] } : { kernel: [kh, kw], stride: [dim(1, 3)(r), dim(1, 3)(r)], padding: [dim(0, kh >> 1)(r), dim(0, kw >> 1)(r)] };
     const img = tile(r, [N, C, kh + dim(0, 6)(r), kw + dim(0, 6)(r)], dtype);
     img.data.forEach((v, i) => { img.data[i] = Math.max(0, v); }); // ties: as after a ReLU
     out.maxPool2d!.push({ label: `maxPool2d ${JSON.stringify(pool)} [${img.shape}]`, call: { name: 'maxPool2d', attrs: pool }, tiles: [img], dtype, terms: 1 });

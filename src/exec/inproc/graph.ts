@@ -11,7 +11,9 @@
  * runs it when its shape allows. Anything else — several tiles, a kernel without a lowering, a filter,
  * a retile that moves data — keeps the step-by-step path. Finiteness: inputs are checked as they are
  * bound and outputs after the run; a non-finite output re-runs the plan step by step, which names the
- * operator that produced it (the rare failing run pays twice, every good run pays nothing).
+ * operator that produced it (the rare failing run pays twice, every good run pays nothing). A NaN that
+ * never reaches an output (masked away inside the graph) goes unseen; checkFinite: 'all' keeps every
+ * run on the step-by-step path, where each operator is checked.
  */
 import { GraphComposer, type GraphValue } from '../../kernels/ort/lower.js';
 import { MAX_THREADS, OrtSession } from '../../kernels/ort/session.js';

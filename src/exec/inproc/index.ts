@@ -17,7 +17,7 @@ import { explainIA, type IAPlan } from '../../plan/ia.js';
 import { optimize, type OptimizeOptions } from '../../plan/optimizer.js';
 import type { Plan } from '../../tra/plan.js';
 import { Relation } from '../../tra/relation.js';
-import { bindInput, checkFinite, type Bindings, type Executor, type RunOptions } from '../executor.js';
+import { allFinite, bindInput, checkFinite, type Bindings, type Executor, type RunOptions } from '../executor.js';
 import type { Fault, FromSite, ToSite } from './protocol.js';
 import { composePlanGraph, runPlanGraph, type PlanGraph } from './graph.js';
 import { Site } from './site.js';
@@ -91,7 +91,8 @@ export class InprocExecutor implements Executor {
   private runHere(ia: IAPlan, bindings: Bindings, opts: RunOptions): Relation[] {
     const { steps, outputs } = siteSteps(ia);
     const check = opts.checkFinite ?? true;
-    const viaGraph = this.graphEnabled() ? this.runGraph(ia, steps, outputs, bindings, opts) : undefined;
+    // checkFinite 'all' asks for every operator's output to be checked: that needs the step-by-step path.
+    const viaGraph = this.graphEnabled() && check !== 'all' ? this.runGraph(ia, steps, outputs, bindings, opts) : undefined;
     if (viaGraph) return viaGraph;
     const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check, outputs });
     const byId = new Map(steps.map((s) => [s.id, s]));
@@ -145,7 +146,7 @@ export class InprocExecutor implements Executor {
     const byId = new Map(steps.map((s) => [s.id, s]));
     const result = runPlanGraph(pg, bound, outputs.map((id) => byId.get(id)!));
     // A non-finite output: re-run step by step, which names the operator that produced it.
-    if (check !== false && result.some((r) => !finite(r))) return undefined;
+    if (check !== false && !result.every(allFinite)) return undefined;
     this.lastReport = { ia, exchanges: [], bytesMoved: 0, bytesPredicted: 0, graph: { calls: pg.calls } };
     return result;
   }
@@ -267,11 +268,6 @@ export class InprocExecutor implements Executor {
 }
 
 const GRAPH_OPS = new Set(['input', 'const', 'map', 'join', 'aggregate', 'rekey']);
-
-function finite(r: Relation): boolean {
-  for (const t of r.tuples()) { const d = t.tile.data; for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false; }
-  return true;
-}
 
 const localCache = new WeakMap<IAPlan, ReturnType<typeof iaFromJSON>>();
 /** The IA steps in the form sites run them; the one-site path uses the steps' own nodes (no JSON round trip). */
