@@ -39,8 +39,8 @@ test('random single-tile programs: value and gradients through one graph equal t
     cases++;
   }), { numRuns: 60, seed: 777 });
   console.log(`graph path: ${viaGraph} of ${cases} random programs ran as one graph`);
-  // Slices, concats and diagonals keep some programs step by step; most must take the graph.
-  assert.ok(viaGraph >= cases / 3, `only ${viaGraph} of ${cases} programs took the graph path`);
+  // Concats make several tiles and keep those programs step by step; most must take the graph.
+  assert.ok(viaGraph >= cases / 2, `only ${viaGraph} of ${cases} programs took the graph path`);
 });
 
 test('the CNN training step through one graph equals the step-by-step path (float32)', { skip }, async () => {

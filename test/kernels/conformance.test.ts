@@ -325,6 +325,11 @@ function lowerOnly(r: () => number, dtype: DType): Case[] {
     add(`softmaxGrad axis ${axis}`, 'softmaxGrad', { axis }, [x, g3], 5);
     add(`logsumexpGrad axis ${axis}`, 'logsumexpGrad', { axis }, [x, tile(r, [3, 4, 5].filter((_, d) => d !== axis), dtype)], 5);
   }
+  for (const fn of BINARY_FNS) for (const wrt of [0, 1]) {
+    const kind = fn === 'pow' || fn === 'div' ? 'positive' : 'small-int'; // small integers: ties for max/min
+    add(`binaryPartial ${fn} wrt ${wrt}`, 'binaryPartial', { fn, wrt, a: [0, 1], b: [1] }, [tile(r, [3, 4], dtype, kind), tile(r, [4], dtype, kind)]);
+    add(`binaryPartial ${fn} wrt ${wrt} (transposed)`, 'binaryPartial', { fn, wrt, a: [1, 0], b: [0, 2] }, [tile(r, [4, 3], dtype, kind), tile(r, [3, 2], dtype, kind)]);
+  }
   for (const fn of UNARY_FNS) {
     const attrs: Record<string, unknown> = { fn };
     if (fn === 'scale' || fn === 'addScalar') attrs.alpha = 1.5;

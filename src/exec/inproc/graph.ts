@@ -9,7 +9,8 @@
  *
  * The plan is still the relational plan (and its relational gradient); this is how a one-site executor
  * runs it when its shape allows. Anything else — several tiles, a kernel without a lowering, a filter,
- * a retile that moves data — keeps the step-by-step path. Finiteness: inputs are checked as they are
+ * a retile whose window misses its input — keeps the step-by-step path (a retile within one tile is a
+ * Slice and a Pad). Finiteness: inputs are checked as they are
  * bound and outputs after the run; a non-finite output re-runs the plan step by step, which names the
  * operator that produced it (the rare failing run pays twice, every good run pays nothing). A NaN that
  * never reaches an output (masked away inside the graph) goes unseen; checkFinite: 'all' keeps every
@@ -58,6 +59,9 @@ export function composePlanGraph(steps: readonly SiteStep[], outputs: readonly n
       v = g.call(k.name, k.attrs, args, outShape(k, args.map((a) => a.shape)), dtype);
       if (!v) return `kernel '${k.name}' at step @${st.id} has no ONNX lowering for this case`;
       calls++;
+    } else if (n.op === 'retile') {
+      v = g.window(arg(0), n.attrs.start as number[], n.attrs.shape as number[]);
+      if (!v) return `retile at step @${st.id} keeps nothing of its input`;
     } else if (n.op === 'aggregate') {
       v = g.combine(n.attrs.fn as 'sum' | 'max' | 'min', st.inputs.map((_, i) => arg(i)), dtype);
     } else return `step @${st.id} is a ${n.op}, which the graph path does not take`;

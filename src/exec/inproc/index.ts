@@ -267,7 +267,7 @@ export class InprocExecutor implements Executor {
   }
 }
 
-const GRAPH_OPS = new Set(['input', 'const', 'map', 'join', 'aggregate', 'rekey']);
+const GRAPH_OPS = new Set(['input', 'const', 'map', 'join', 'aggregate', 'rekey', 'retile']);
 
 const localCache = new WeakMap<IAPlan, ReturnType<typeof iaFromJSON>>();
 /** The IA steps in the form sites run them; the one-site path uses the steps' own nodes (no JSON round trip). */

@@ -217,6 +217,15 @@ function lowerBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly n
 
 /** The broadcasting binary kernel on two fresh graph inputs; returns its value. */
 function emitBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[]): string {
+  const [xa, xb] = placeOperands(g, attrs, shapes, dtypes);
+  const fn = attrs.fn as BinaryFn;
+  let y = g.op(BINARY_OPS[fn], [xa, xb]);
+  if (fn === 'eq') y = g.op('Cast', [y], { to: ELEM[g.dtype] });
+  return y;
+}
+
+/** A broadcasting binary kernel's two operands as fresh graph inputs, placed for ONNX's numpy broadcasting. */
+export function placeOperands(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[]): [string, string] {
   const { a, b, rank } = binaryAxes('binary', attrs, shapes);
   const place = (x: string, shape: readonly number[], map: readonly number[]): string => {
     if (map.length === 0) return x; // a scalar broadcasts as it is
@@ -226,12 +235,7 @@ function emitBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly nu
     const first = Math.min(...map);
     return g.reshape(t, order.map((i) => shape[i]!), full.slice(first));
   };
-  const xa = place(g.input(dtypes[0]!, shapes[0]!), shapes[0]!, a);
-  const xb = place(g.input(dtypes[1]!, shapes[1]!), shapes[1]!, b);
-  const fn = attrs.fn as BinaryFn;
-  let y = g.op(BINARY_OPS[fn], [xa, xb]);
-  if (fn === 'eq') y = g.op('Cast', [y], { to: ELEM[g.dtype] });
-  return y;
+  return [place(g.input(dtypes[0]!, shapes[0]!), shapes[0]!, a), place(g.input(dtypes[1]!, shapes[1]!), shapes[1]!, b)];
 }
 
 // ---- reductions ----
@@ -266,7 +270,7 @@ export function lowerCall(name: string, attrs: Attrs, shapes: readonly (readonly
       return { model: g.finish(y, outShape), work: prod(shapes[0]!) };
     }
     case 'reshape': case 'expandDims': case 'reshapeGrad': case 'second': case 'einsumGrad': case 'reduceGrad':
-    case 'softmaxGrad': case 'logsumexpGrad': case 'unaryGrad':
+    case 'softmaxGrad': case 'logsumexpGrad': case 'unaryGrad': case 'binaryPartial':
       return lowerGradFamily(g, name, attrs, shapes, dtypes, outShape);
     case 'conv2d': case 'conv2dGradInput': case 'conv2dGradWeight': case 'maxPool2d': case 'maxPool2dGrad':
       return lowerConvFamily(g, name, attrs, shapes, dtypes, outShape);
@@ -305,6 +309,18 @@ export class GraphComposer {
     const xs = args.map((a) => g.input(a.dtype, a.shape));
     const value = xs.length === 1 ? xs[0]! : g.op(fn === 'sum' ? 'Sum' : fn === 'max' ? 'Max' : 'Min', xs);
     return { value, dtype, shape: args[0]!.shape };
+  }
+
+  /** out[i] = a[i + start] inside a, 0 outside (a retile's window on one tile): a Slice, then a zero Pad. */
+  window(a: GraphValue, start: readonly number[], shape: readonly number[]): GraphValue | undefined {
+    const lo = start.map((s0) => Math.max(0, s0)), hi = start.map((s0, d) => Math.min(a.shape[d]!, s0 + shape[d]!));
+    if (hi.some((h, d) => h <= lo[d]!)) return undefined; // nothing of the input inside: all zeros
+    const g = new GraphBuilder(a.dtype, this.root, [{ value: a.value, dtype: a.dtype }]);
+    let v = g.input(a.dtype, a.shape);
+    if (lo.some((l, d) => l > 0 || hi[d]! < a.shape[d]!)) v = g.op('Slice', [v, g.int64s(lo), g.int64s(hi), g.int64s(lo.map((_, d) => d))]);
+    const pads = [...lo.map((l, d) => l - start[d]!), ...hi.map((h, d) => start[d]! + shape[d]! - h)];
+    if (pads.some((p) => p > 0)) v = g.op('Pad', [v, g.int64s(pads)]);
+    return { value: v === a.value ? g.op('Identity', [v]) : v, dtype: a.dtype, shape };
   }
 
   /** Serialises the graph with `outs` as its outputs o0, o1, ... (an Identity each, so one value may be several outputs). */

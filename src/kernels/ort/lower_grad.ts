@@ -8,11 +8,12 @@
  *   extreme (as the reference does).
  * - softmaxGrad: y ⊙ (g − Σ g ⊙ y); logsumexpGrad: softmax(x) ⊙ g.
  * - unaryGrad: g ⊙ f'(x) from each function's derivative (fns.ts).
+ * - binaryPartial: the elementwise partial derivative of a broadcasting binary function, output-shaped.
  */
 import type { DType } from '../../tile.js';
-import type { UnaryFn } from '../fns.js';
+import type { BinaryFn, UnaryFn } from '../fns.js';
 import { parseTileSpec } from '../tile_spec.js';
-import type { GraphBuilder, Lowered } from './lower.js';
+import { placeOperands, type GraphBuilder, type Lowered } from './lower.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
 const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
@@ -40,9 +41,30 @@ function derivative(g: GraphBuilder, fn: UnaryFn, x: string, alpha: number): str
   }
 }
 
+/** d f(a, b) / d(a or b) from placed operands (fns.ts binaryPartials; Expand makes it output-shaped), or undefined. */
+function partial(g: GraphBuilder, fn: BinaryFn, wrt: number, a: string, b: string): string | undefined {
+  const c = (v: number) => g.scalar(v, g.dtype), mask = (cmp: string, x: string, y: string) => g.op('Cast', [g.op(cmp, [x, y])], { to: g.dtype === 'float32' ? 1 : 11 });
+  switch (fn) {
+    case 'add': return c(1);
+    case 'sub': return c(wrt === 0 ? 1 : -1);
+    case 'mul': return wrt === 0 ? b : a;
+    case 'div': return wrt === 0 ? g.op('Reciprocal', [b]) : g.op('Neg', [g.op('Div', [a, g.op('Mul', [b, b])])]);
+    case 'max': return wrt === 0 ? mask('GreaterOrEqual', a, b) : mask('Less', a, b);
+    case 'min': return wrt === 0 ? mask('LessOrEqual', a, b) : mask('Greater', a, b);
+    case 'pow': return wrt === 0 ? g.op('Mul', [b, g.op('Pow', [a, g.op('Sub', [b, c(1)])])]) : g.op('Mul', [g.op('Pow', [a, b]), g.op('Log', [a])]);
+    case 'eq': return c(0);
+    default: return undefined;
+  }
+}
+
 export function lowerGradFamily(g: GraphBuilder, name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered | undefined {
   const work = Math.max(prod(outShape), ...shapes.map(prod));
   const done = (y: string): Lowered => ({ model: g.finish(y, outShape), work });
+  if (name === 'binaryPartial') {
+    const [a, b] = placeOperands(g, attrs, shapes, dtypes);
+    const d = partial(g, attrs.fn as BinaryFn, attrs.wrt === 1 ? 1 : 0, a, b);
+    return d === undefined ? undefined : done(g.op('Expand', [d, g.int64s(outShape)]));
+  }
   const x = g.input(dtypes[0]!, shapes[0]!);
   switch (name) {
     case 'reshape': case 'expandDims': return done(g.op('Reshape', [x, g.int64s(outShape)]));
