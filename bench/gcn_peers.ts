@@ -83,9 +83,9 @@ export async function inprocEpochs(s: GcnSpec, opts: { arows: number; rowtile: n
 }
 
 /** PyTorch's epochs (a subprocess), in the BLAS configuration given by `env`. */
-export function torchEpochs(s: GcnSpec, env: Record<string, string> = {}, label = ''): { secs: number; losses: number[] } | null {
+export function torchEpochs(s: GcnSpec, env: Record<string, string> = {}, label = '', layout = 'csr'): { secs: number; losses: number[] } | null {
   const args = ['bench/torch_gcn.py', '--nodes', String(s.N), '--edges', String(s.M), '--features', String(s.F), '--hidden', String(s.HD),
-    '--classes', String(s.C), '--lr', String(s.LR), '--epochs', String(s.EPOCHS), '--threads', '2'];
+    '--classes', String(s.C), '--lr', String(s.LR), '--epochs', String(s.EPOCHS), '--threads', '2', '--layout', layout];
   const p = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...env } });
   if (p.status !== 0) { console.log(`torch${label} unavailable: ${(p.stderr || p.error?.message || '').trim().split('\n').pop()}`); return null; }
   const times: number[] = [], losses: number[] = [];
@@ -105,13 +105,17 @@ const BLAS: Record<string, Record<string, string>> = {
   reference: { LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/blas' },
 };
 
-/** Runs PyTorch once per named BLAS configuration; seconds per epoch by 'torch:<config>'. */
+/**
+ * Runs PyTorch once per configuration 'blas/layout' (layout csr or coo: torch's two sparse formats; a bare
+ * BLAS name runs both); seconds per epoch by 'torch:<config>'.
+ */
 export function torchConfigs(s: GcnSpec, names: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const name of names) {
-    const env = BLAS[name];
-    if (!env) throw new Error(`--torch-blas: unknown configuration '${name}' (known: ${Object.keys(BLAS).join(', ')})`);
-    const res = torchEpochs(s, env, ` (${name})`);
+  for (const name of names.flatMap((n) => (n.includes('/') ? [n] : [`${n}/csr`, `${n}/coo`]))) {
+    const [blas, layout] = name.split('/') as [string, string];
+    const env = BLAS[blas];
+    if (!env || !['csr', 'coo'].includes(layout)) throw new Error(`--torch-blas: unknown configuration '${name}' (BLAS: ${Object.keys(BLAS).join(', ')}; layout csr or coo)`);
+    const res = torchEpochs(s, env, ` (${name})`, layout);
     if (res) out[`torch:${name}`] = res.secs;
   }
   return out;

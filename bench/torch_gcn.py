@@ -8,7 +8,7 @@ x = ((n*131 + f*31) % 97)/97 - 0.5; labels (n*7) % C on even nodes; W1, W2 from 
 -sum(Y * log_softmax(A relu(A X W1) W2)) / ceil(N/2); plain SGD. float32. One JSON line per epoch:
 {"epoch", "seconds" (forward + backward + update), "loss" (before the update)}.
 """
-import argparse, json, time
+import argparse, json, time, warnings
 
 import numpy as np
 import torch
@@ -37,7 +37,9 @@ def main():
     rows, cols, w = graph(N, a.edges)
     A = torch.sparse_coo_tensor(torch.from_numpy(np.stack([rows, cols])), torch.from_numpy(w), (N, N)).coalesce()
     if a.layout == 'csr':
-        A = A.to_sparse_csr()
+        with warnings.catch_warnings():  # 'Sparse CSR tensor support is in beta state'
+            warnings.simplefilter('ignore')
+            A = A.to_sparse_csr()
     n = np.arange(N, dtype=np.int64)
     X = torch.from_numpy((((n[:, None] * 131 + np.arange(F)[None, :] * 31) % 97) / 97 - 0.5).astype(np.float32))
     Y = torch.zeros(N, C)
