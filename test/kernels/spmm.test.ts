@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
-  einsum, gradPlan, input, InprocExecutor, KernelError, mul, relu, runSync, ShapeError, SparseIndexError, sparseRelation,
+  add as r2, einsum, gradPlan, input, InprocExecutor, KernelError, mul, optimize, relu, runSync, ShapeError, SparseIndexError, sparseRelation,
   sparseTensor, sparseToDense, spmm, sum, tanh, tensor, type Coo, type Relation, type Tensor,
 } from '../../src/index.js';
 import { maxRelErr, randomData, rng } from '../helpers/dense.js';
@@ -124,4 +124,32 @@ test('bad coordinates and misuse give typed errors naming what was wrong', () =>
   // A dense kernel must not read a sparse tile's compressed values as if they were row-major.
   assert.throws(() => relu(A).dataSync(), (e: unknown) => e instanceof KernelError && /sparse \(CSR\) tile/.test(e.message));
   assert.throws(() => A.dataSync(), (e: unknown) => e instanceof ShapeError && /cannot be copied densely/.test(e.message), 'nor be assembled densely');
+});
+
+test('the tile-size pass keeps a sparse input\'s blocking (re-tiling CSR tiles would need a dense copy)', () => {
+  // Without the rule the pass halves A's blocks here (2 sites), and binding the sparse relation would fail.
+  const N2 = 20000;
+  const plan = gradPlan((A: Tensor, H: Tensor) => sum(tanh(spmm(A, H))), [input('A', [N2, N2], { tile: [N2, N2] }), input('H', [N2, 128], { tile: [N2, 128] })], [1]);
+  const ia = optimize(plan, { sites: 2 });
+  const a = ia.steps.find((s) => s.node.op === 'input' && s.node.attrs.name === 'arg0')!;
+  assert.deepEqual(a.node.schema.tile.map((t) => t.size), [N2, N2]);
+});
+
+test('gradients w.r.t. a sparse matrix used twice add up on its pattern', () => {
+  const tile: [number, number] = [4, 3], h2 = randomData(M * K, rng(9));
+  const twice = (A: Tensor, H: Tensor, H2: Tensor) => r2(sum(mul(tanh(spmm(A, H)), tensor(wData, { shape: [N, K], dtype: 'float64' }))), sum(spmm(A, H2)));
+  const plan = gradPlan(twice, [input('A', [N, M], { tile, dtype: 'float64' }), input('H', [M, K], { dtype: 'float64' }), input('H2', [M, K], { dtype: 'float64' })], [0]);
+  const [, gA] = runSync(plan, { arg0: sparseRelation(coo, [N, M], { tile, dtype: 'float64' }), arg1: { shape: [M, K], data: hData }, arg2: { shape: [M, K], data: h2 } });
+  // d/dA[i,j] of Σ A·H2 is Σ_k H2[j,k]; of the first term, G·Hᵀ: compare against finite differences of the total.
+  const total = (c: Coo) => value(c, hData) + matmul(denseOf(c, N, M), h2, N, M, K).reduce((s, v) => s + v, 0);
+  const h = 1e-6;
+  for (const { key, tile: t } of gA!.tuples()) {
+    for (let i = 0; i + 1 < t.csr!.indptr.length; i++) for (let p = t.csr!.indptr[i]!; p < t.csr!.indptr[i + 1]!; p++) {
+      const row = key[0]! * tile[0] + i, col = key[1]! * tile[1] + t.csr!.indices[p]!;
+      const e = Array.from(coo.rows).findIndex((r, q) => r === row && coo.cols[q] === col);
+      const bump = (d: number) => ({ ...coo, values: Array.from(coo.values, (x, q) => (q === e ? x + d : x)) });
+      const fd = (total(bump(h)) - total(bump(-h))) / (2 * h);
+      assert.ok(Math.abs(t.data[p]! - fd) < 1e-6, `dA[${row},${col}]: ${t.data[p]} vs ${fd}`);
+    }
+  }
 });
