@@ -30,7 +30,9 @@ import { allocData, makeTile, sizeOf, stridesOf, type DType } from '../../tile.j
 import { bindInput, checkFinite, type Binding, type Executor, type RunOptions } from '../executor.js';
 import { Params, type ColumnData, type SqlEngine } from './engine.js';
 import { checkIdentifier, internalIdent, quoteIdent, quoteTable, sqlInt } from './ident.js';
-import { columnNames, fusableJoin, lowerFused, lowerNode } from './lower.js';
+import type { KernelCall } from '../../kernels/registry.js';
+import { readsTileSlices } from './kernels.js';
+import { columnNames, fusableJoin, lowerFused, lowerNode, srcOf } from './lower.js';
 import { lowerTile } from './lower_tile.js';
 import { choosePayloads, completeTiles, gatherTiles, scalarView, tileLength, type Payload, type PayloadMode } from './payload.js';
 
@@ -53,13 +55,19 @@ export class SqlTable {
    * (DuckDB DOUBLE[], PostgreSQL float8[]) in row-major order of its actual shape (payload.ts).
    */
   readonly tile: string | undefined;
-  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string; tile?: string }) {
+  /**
+   * Scalar rows only: every present tile has all of its elements (a parameter table, a dense feature
+   * table), so relations computed from it may be stored as tiles (payload.ts). Checked with the bounds.
+   */
+  readonly dense: boolean;
+  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string; tile?: string; dense?: boolean }) {
     this.table = checkIdentifier(spec.table);
     this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
     this.keys = spec.keys.map((c) => (c === null ? null : checkIdentifier(c)));
     this.index = (spec.index ?? []).map((c) => (c === null ? null : checkIdentifier(c)));
     this.value = spec.value === undefined ? undefined : checkIdentifier(spec.value);
     this.tile = spec.tile === undefined ? undefined : checkIdentifier(spec.tile);
+    this.dense = spec.dense ?? false;
     if (this.tile !== undefined && (this.index.length > 0 || this.value !== undefined)) throw new BindingError(this.table, 'a tile column replaces the index and value columns: give one or the other');
   }
   /** The quoted FROM target. */
@@ -254,6 +262,12 @@ export class SqlSession {
       const cols = await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`);
       const n = cols[0]?.[0] ?? 0;
       if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL or with keys / element indices outside the schema ${schemaString(s)}`, s.keys);
+      if (t.dense) {
+        const ks = s.keys.map((_, j) => `b.k${j}`);
+        const per = `SELECT ${[...ks.map((k, j) => `${k} AS k${j}`), 'COUNT(DISTINCT (' + (s.tile.length ? s.tile.map((_, j) => `b.i${j}`).join(', ') : '0') + ')) AS c'].join(', ')} FROM ${from} AS b${ks.length ? ` GROUP BY ${ks.join(', ')}` : ''}`;
+        const short = (await this.query(`SELECT COUNT(*) FROM (${per}) AS b WHERE b.c <> ${tileLength(s, 'b')}`))[0]?.[0] ?? 0;
+        if (short > 0) throw new KeyError(name, [], `table ${t.from} is declared dense but ${short} of its tiles miss elements (${schemaString(s)})`, s.keys);
+      }
     }
     return from;
   }
@@ -300,12 +314,28 @@ export class SqlSession {
     const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);
     const complete = completeTiles(nodes, (n) => {
       const b = bound(n);
-      return !(b instanceof SqlTable) || b.tile !== undefined || n.schema.tile.every((t) => t.size === 1);
+      return !(b instanceof SqlTable) || b.tile !== undefined || b.dense || n.schema.tile.every((t) => t.size === 1);
     });
+    // 'auto' (payload.ts) stores a node as tiles when that costs no gather (it is lowered on its inputs'
+    // lists) or when it is *pulled*: a consumer reads its lists without unnesting — a list product's
+    // slices, or a list-lowered consumer that is itself pulled (the value side of 'second', say).
+    const probe = { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile };
+    const consumers = new Map<Node, Node[]>();
+    for (const n of nodes) for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+    const pulled = new Set<Node>();
+    for (const n of [...nodes].reverse()) {
+      for (const c of complete.get(n) ? consumers.get(n) ?? [] : []) {
+        const call = c.attrs.kernel as KernelCall | undefined;
+        const side = c.inputs.indexOf(n) as 0 | 1;
+        const slices = c.op === 'join' && readsTileSlices(call!, srcOf('', c.inputs[0]!.schema, true), srcOf('', c.inputs[1]!.schema, true), side, probe);
+        const listed = pulled.has(c) && !(call?.name === 'second' && side === 0) && lowerTile(c, c.inputs.map(() => 'p'), { ...probe, isTile: () => true }) !== null;
+        if (slices || listed) pulled.add(n);
+      }
+    }
     const payloads = choosePayloads(nodes, this.options.payload ?? 'auto', dialect, complete, (n) => {
       const b = bound(n);
       return b instanceof SqlTable ? (b.tile !== undefined ? 'tile' : 'scalar') : undefined;
-    });
+    }, (n, sofar) => pulled.has(n) || lowerTile(n, n.inputs.map(() => 'p'), { ...probe, isTile: (x) => x === n || sofar.get(x) === 'tile' }) !== null);
     const isTile = (n: Node) => payloads.get(n) === 'tile';
     // A sum aggregation of an einsum join read only by it is computed in one GROUP BY (fusedInto).
     const fused = new Set<Node>();

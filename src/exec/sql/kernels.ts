@@ -24,7 +24,7 @@ import type { Node } from '../../tra/node.js';
 import type { Schema } from '../../tra/schema.js';
 import type { Dialect, Params } from './engine.js';
 import { sqlInt } from './ident.js';
-import { isRagged, scalarView } from './payload.js';
+import { scalarView } from './payload.js';
 
 /** A relation as the lowering sees it: something to put in FROM, its key count and nominal tile sizes. */
 export interface Src {
@@ -338,14 +338,30 @@ function pairList(keys: readonly string[], idx: readonly string[]): string {
  * join producing M*K*N rows and a GROUP BY over them. Used when both specs are free of repeated and
  * privately-summed letters and the contracted size per tile pair is at least ctx.listDotMin.
  */
-function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly string[], keyConds: readonly string[], ctx: Ctx): string | null {
+/** The contracted letters when an einsum join A,B->O takes the list product (listDot), else null. */
+function listDotLetters(A: string, B: string, O: string, L: Src, ctx: Ctx): string[] | null {
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
   if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
   const K = [...A].filter((c) => B.includes(c) && !O.includes(c));
   if (K.length === 0) return null;
   if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
   const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
-  if (kSize < ctx.listDotMin) return null;
+  return kSize < ctx.listDotMin ? null : K;
+}
+
+/** Whether an einsum join would read operand `side` (stored as tiles) as list slices (payload rule). */
+export function readsTileSlices(call: KernelCall, L: Src, R: Src, side: 0 | 1, ctx: Ctx): boolean {
+  if (call.name !== 'einsum') return false;
+  const { inputs, output } = parseTileSpec(call.attrs.spec as string);
+  if (inputs.length !== 2) return false;
+  const [A, B] = inputs as [string, string];
+  const K = listDotLetters(A, B, output, L, ctx);
+  return K !== null && tileVectors(side === 0 ? L : R, side === 0 ? A : B, K, 'x', ctx) !== null;
+}
+
+function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly string[], keyConds: readonly string[], ctx: Ctx): string | null {
+  const K = listDotLetters(A, B, O, L, ctx);
+  if (!K) return null;
   const side = (S0: Src, letters: string, alias: string) => {
     const sliced = tileVectors(S0, letters, K, alias, ctx);
     if (sliced) return sliced;
@@ -370,17 +386,25 @@ function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly
  * contracted dims not consecutive): the caller then gathers from scalar rows.
  */
 function tileVectors(S: Src, letters: string, K: readonly string[], alias: string, ctx: Ctx): string | null {
-  if (!S.tile || ctx.dialect.name !== 'duckdb' || !S.schema || isRagged(S.schema)) return null;
+  if (!S.tile || ctx.dialect.name !== 'duckdb' || !S.schema) return null;
   const ks = K.map((c) => letters.indexOf(c));
   if (ks.some((d, j) => j > 0 && d !== ks[j - 1]! + 1)) return null;
+  // Ragged tiles (the last row block) keep constant strides only when dim 0 alone is ragged: its short
+  // tiles just have fewer rows — skipped by a WHERE on the generated row index, or, when dim 0 is the one
+  // contracted dim, a shorter slice (the other operand's tile at the same key is as short).
+  const td = S.schema.tile, ragged = (d: number) => td[d]!.key !== null && td[d]!.extent % td[d]!.size !== 0;
+  if (td.some((_, d) => ragged(d) && d !== 0) || (ragged(0) && ks.includes(0) && ks.length > 1)) return null;
+  const rows = `(${sqlInt(td[0]?.extent)} - x.k${sqlInt(td[0]?.key ?? 0)} * ${sqlInt(td[0]?.size)})`;
+  const short = ragged(0) && !ks.includes(0) ? ` WHERE e0.r < ${rows}` : '';
   const st = stridesOf(S.sizes), step = st[ks[ks.length - 1]!]!;
   const n = ks.reduce((p, d) => p * S.sizes[d]!, 1);
   const rest = range(letters.length).filter((d) => !ks.includes(d));
   const base = rest.length ? rest.map((d) => `e${d}.r * ${sqlInt(st[d])}`).join(' + ') : '0';
-  const slice = step === 1 ? `list_slice(x.t, ${base} + 1, ${base} + ${sqlInt(n)})` : `list_slice(x.t, ${base} + 1, ${base} + ${sqlInt((n - 1) * step + 1)}, ${sqlInt(step)})`;
+  const last = ragged(0) && ks.includes(0) ? `(LEAST(${sqlInt(n)}, ${rows}) - 1) * ${sqlInt(step)} + 1` : sqlInt((n - 1) * step + 1);
+  const slice = step === 1 ? `list_slice(x.t, ${base} + 1, ${base} + ${last})` : `list_slice(x.t, ${base} + 1, ${base} + ${last}, ${sqlInt(step)})`;
   const sel = [...kcols('x', S.keys).map((e, j) => `${e} AS k${j}`), ...rest.map((d) => `e${d}.r AS ${alias}_${d}`), `${slice} AS vec`];
   const grids = rest.map((d) => ` CROSS JOIN range(0, ${sqlInt(S.sizes[d])}) AS e${d}(r)`).join('');
-  return `(SELECT ${sel.join(', ')} FROM ${S.from} AS x${grids})`;
+  return `(SELECT ${sel.join(', ')} FROM ${S.from} AS x${grids}${short})`;
 }
 
 /**

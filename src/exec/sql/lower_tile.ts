@@ -27,7 +27,10 @@ const sel = (keys: readonly string[], t: string): string => [...keys.map((e, j) 
 /** The tile-payload SELECT computing `node`, or null when it needs the scalar lowering. */
 export function lowerTile(node: Node, inputs: readonly string[], ctx: Ctx): string | null {
   const isTile = ctx.isTile;
-  if (!isTile || !isTile(node) || !node.inputs.every(isTile)) return null;
+  if (!isTile || !isTile(node)) return null;
+  // 'second' takes only the keys of its left operand: that one may be scalar rows.
+  const second = node.op === 'join' && (node.attrs.kernel as KernelCall).name === 'second';
+  if (!node.inputs.every((x, j) => isTile(x) || (second && j === 0))) return null;
   const d = ctx.dialect, a = node.attrs;
   switch (node.op) {
     case 'map': {
@@ -52,7 +55,11 @@ export function lowerTile(node: Node, inputs: readonly string[], ctx: Ctx): stri
           break;
         }
         case 'unaryGrad': body = (l, r) => `${r} * ${unaryDerivExpr(call.attrs.fn as UnaryFn, l, call.attrs, ctx)}`; break;
-        case 'second': return joinSelect(node, inputs, 'r.t');
+        case 'second': {
+          if (isTile(Ln)) return joinSelect(node, inputs, 'r.t');
+          const keys = Ln.schema.keys.map((_, j) => `x.k${j}`).join(', ');
+          return joinSelect(node, [keys ? `(SELECT DISTINCT ${keys} FROM ${inputs[0]} AS x)` : `(SELECT 1 AS one_ FROM ${inputs[0]} AS x LIMIT 1)`, inputs[1]!], 'r.t');
+        }
         default: return null;
       }
       return joinSelect(node, inputs, d.zipLists('l.t', 'r.t', body));

@@ -97,6 +97,8 @@ export function completeTiles(nodes: readonly Node[], boundComplete: (n: Node) =
     else if (n.op === 'retile') c = true;
     // Concatenating ragged tiles leaves short tiles inside the output: keep those as scalar rows.
     else if (n.op === 'concat') c = n.inputs.every((x) => out.get(x) === true && !isRagged(x.schema));
+    // 'second' is its right operand's tiles at the left operand's keys.
+    else if (n.op === 'join' && (n.attrs.kernel as { name: string }).name === 'second') c = out.get(n.inputs[1]!) === true;
     else c = n.inputs.every((x) => out.get(x) === true);
     out.set(n, c);
   }
@@ -110,13 +112,14 @@ export const tileElems = (s: Schema): number => s.tile.reduce((p, t) => p * t.si
  * The payload of every node (see the module comment for the rule). `fixed` gives nodes whose payload is
  * not ours to choose (bound tables).
  */
-export function choosePayloads(nodes: readonly Node[], mode: PayloadMode, d: Dialect, complete: Map<Node, boolean>, fixed: (n: Node) => Payload | undefined): Map<Node, Payload> {
+export function choosePayloads(nodes: readonly Node[], mode: PayloadMode, d: Dialect, complete: Map<Node, boolean>, fixed: (n: Node) => Payload | undefined,
+  prefers: (n: Node, sofar: ReadonlyMap<Node, Payload>) => boolean): Map<Node, Payload> {
   const out = new Map<Node, Payload>();
   for (const n of nodes) {
     const f = fixed(n);
     if (f) { out.set(n, f); continue; }
     const ok = complete.get(n) === true;
-    const tile = mode === 'tile' ? ok : mode === 'auto' ? ok && d.name === 'duckdb' && tileElems(n.schema) >= TILE_PAYLOAD_MIN : false;
+    const tile = mode === 'tile' ? ok : mode === 'auto' ? ok && d.name === 'duckdb' && tileElems(n.schema) >= TILE_PAYLOAD_MIN && prefers(n, out) : false;
     out.set(n, tile ? 'tile' : 'scalar');
   }
   return out;
