@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
   add as r2, einsum, gradPlan, input, InprocExecutor, KernelError, mul, optimize, relu, runSync, ShapeError, SparseIndexError, sparseRelation,
-  sparseTensor, sparseToDense, spmm, sum, tanh, tensor, type Coo, type Relation, type Tensor,
+  sparseTensor, sparseToDense, spmm, sum, tanh, tensor, toPlan, type Coo, type Relation, type Tensor,
 } from '../../src/index.js';
 import { maxRelErr, randomData, rng } from '../helpers/dense.js';
 
@@ -152,4 +152,9 @@ test('gradients w.r.t. a sparse matrix used twice add up on its pattern', () => 
       assert.ok(Math.abs(t.data[p]! - fd) < 1e-6, `dA[${row},${col}]: ${t.data[p]} vs ${fd}`);
     }
   }
+});
+
+test('on the one-site ort executor a dense kernel given a sparse tile fails with the KernelError, not an onnxruntime error', async () => {
+  const A = sparseRelation({ rows: [0, 1], cols: [1, 2], values: [1, 2] }, [3, 3]);
+  await assert.rejects(executors[0]!.run(toPlan(relu(input('A', [3, 3]))), { A }), (e: unknown) => e instanceof KernelError && /sparse \(CSR\) tile/.test(e.message));
 });

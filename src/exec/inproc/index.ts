@@ -134,6 +134,7 @@ export class InprocExecutor implements Executor {
       if (rel.size !== 1) return undefined;
       if (n.op === 'input' && check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
       const t = rel.tuples().next().value!.tile;
+      if (t.csr) return undefined; // a sparse (CSR) tile: only the step path's kernels may read it
       sig += `|${st.id}:${t.dtype}:${t.shape.join('x')}`;
       bound.set(st.id, rel);
     }
