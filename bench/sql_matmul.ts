@@ -3,7 +3,9 @@
  * or tiled in blocks, as a full TRA plan (load, join, aggregate, read back), on
  *   - DuckDB, scalar rows (join on the contracted index + GROUP BY: n^3 intermediate rows),
  *   - DuckDB, list_dot_product (rows and columns gathered into lists: n^2 dot products of length k),
- *   - PostgreSQL, scalar rows (when reachable at RELML_PG_URL),
+ *   - DuckDB, tile payload (payload 'tile': operands stored as one list per tile, vectors read as list
+ *     slices; see src/exec/sql/payload.ts), and the default rule ('auto'),
+ *   - PostgreSQL, scalar rows and float8[] tiles (when reachable at RELML_PG_URL),
  *   - the reference executor in process.
  *   node dist/bench/sql_matmul.js [--sizes 32,64,128,256] [--tile 0] [--runs 3]
  * (--tile 0 = one tile). Prints the median seconds per run and the speed-up of lists over scalar rows;
@@ -29,12 +31,14 @@ async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
   return median(ts);
 }
 
-const scalarDuck = await duckdbExecutor({ listDotMin: Infinity });
-const listDuck = await duckdbExecutor({ listDotMin: 1 });
-let pg: SqlExecutor | undefined;
-try { pg = await postgresExecutor(PG_URL); } catch (e) { console.log(`(PostgreSQL skipped: ${(e as Error).message})`); }
+const scalarDuck = await duckdbExecutor({ listDotMin: Infinity, payload: 'scalar' });
+const listDuck = await duckdbExecutor({ listDotMin: 1, payload: 'scalar' });
+const tileDuck = await duckdbExecutor({ listDotMin: 1, payload: 'tile' });
+const autoDuck = await duckdbExecutor();
+let pg: SqlExecutor | undefined, pgTile: SqlExecutor | undefined;
+try { pg = await postgresExecutor(PG_URL, { payload: 'scalar' }); pgTile = await postgresExecutor(PG_URL, { payload: 'tile' }); } catch (e) { console.log(`(PostgreSQL skipped: ${(e as Error).message})`); }
 
-console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tpostgres s\treference s`);
+console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tduckdb-tiles s\tduckdb-auto s\tpostgres s\tpostgres-tiles s\treference s`);
 for (const n of SIZES) {
   const t = TILE > 0 ? Math.min(TILE, n) : n;
   const A = input('A', [n, n], { dtype: 'float64', tile: [t, t] }), B = input('B', [n, n], { dtype: 'float64', tile: [t, t] });
@@ -44,8 +48,11 @@ for (const n of SIZES) {
   const skipScalar = n > 256;
   const ts = skipScalar ? NaN : await time(() => scalarDuck.run(plan, b));
   const tl = await time(() => listDuck.run(plan, b));
+  const tt = await time(() => tileDuck.run(plan, b));
+  const ta = await time(() => autoDuck.run(plan, b));
   const tp = pg && n <= 128 ? await time(() => pg!.run(plan, b)) : NaN;
+  const tpt = pgTile && n <= 128 ? await time(() => pgTile!.run(plan, b)) : NaN;
   const tr = await time(() => runSync(plan, b));
-  console.log(`${n}\t${t}\t${ts.toFixed(3)}\t${tl.toFixed(3)}\t${(ts / tl).toFixed(1)}x\t${tp.toFixed(3)}\t${tr.toFixed(4)}`);
+  console.log(`${n}\t${t}\t${ts.toFixed(3)}\t${tl.toFixed(3)}\t${(ts / tl).toFixed(1)}x\t${tt.toFixed(3)}\t${ta.toFixed(3)}\t${tp.toFixed(3)}\t${tpt.toFixed(3)}\t${tr.toFixed(4)}`);
 }
-await scalarDuck.close(); await listDuck.close(); await pg?.close();
+await scalarDuck.close(); await listDuck.close(); await tileDuck.close(); await autoDuck.close(); await pg?.close(); await pgTile?.close();

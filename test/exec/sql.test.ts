@@ -10,15 +10,17 @@
  * tile (payload 'tile', payload.ts), on DuckDB (where tile products read slices of the stored lists) and
  * on PostgreSQL (float8[]); the plain configurations use the default rule ('auto').
  */
+import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { einsum, gradPlan, Plan, runSync, tensor, toPlan } from '../../src/index.js';
 import * as r from '../../src/index.js';
-import { duckdbExecutor, type SqlExecutor } from '../../src/exec/sql/index.js';
+import { duckdbExecutor, quoteIdent, SqlTable, type SqlExecutor } from '../../src/exec/sql/index.js';
+import { KeyError } from '../../src/errors.js';
 import { randomData, randomTiling, rng, size } from '../helpers/dense.js';
 import { einsumCaseArb } from '../helpers/einsum_cases.js';
 import { randomProgram } from '../helpers/programs.js';
-import { assertSameRelation, ENGINES, openEngine } from '../helpers/sql.js';
+import { assertSameRelation, ENGINES, insertRows, openEngine } from '../helpers/sql.js';
 
 const EINSUM_CASES = Number(process.env.RELML_SQL_EINSUM_CASES ?? 60);
 const GRAD_CASES = Number(process.env.RELML_SQL_GRAD_CASES ?? 40);
@@ -115,4 +117,51 @@ describe('SQL executor on DuckDB: key contraction (keyDot)', () => {
       await ex.close();
     }
   });
+});
+
+describe('SQL executor: bound tile tables (one list per tile) and dense scalar tables', () => {
+  // X (N x F, row blocks of bt rows) stored as one DOUBLE[] / float8[] per block, generated in SQL as
+  // sin(row * 7 + col); W (F x C) as dense scalar rows. The weight gradient Xᵀ·G reads X's stored tiles
+  // (list slices on DuckDB, unnested on PostgreSQL) and must equal the reference.
+  const N = 37, F = 12, C = 5, bt = 8;
+  const x = Float64Array.from({ length: N * F }, (_, j) => Math.sin(Math.floor(j / F) * 7 + (j % F)));
+  const w = Float64Array.from({ length: F * C }, (_, j) => Math.cos(j));
+  const X = r.tensor(x, { shape: [N, F], dtype: 'float64', tile: [bt, F] });
+  const W = r.tensor(w, { shape: [F, C], dtype: 'float64' });
+  const plan = gradPlan((a, b) => r.sum(r.square(r.einsum('jf,fc->jc', a, b))), [X, W], [1]);
+  const want = runSync(plan, { arg0: { shape: [N, F], data: x }, arg1: { shape: [F, C], data: w } }, { precision: 'float64' });
+  for (const engine of ENGINES) {
+    for (const payload of ['auto', 'tile', 'scalar'] as const) {
+      test(`${engine}, payload ${payload}`, async (t) => {
+        const ex = await openEngine(engine, { payload, listDotMin: 1 });
+        if (typeof ex === 'string') { t.skip(ex); return; }
+        const s = `relml_tiles_${process.pid}_${payload}`;
+        try {
+          const d = ex.engine.dialect, q = (n: string) => `${quoteIdent(s)}.${quoteIdent(n)}`;
+          const rows = `LEAST(${bt}, ${N} - kb * ${bt})`, val = (p: string) => `sin((kb * ${bt} + ${d.intDiv(p, String(F))}) * 7 + (${p}) % ${F})`;
+          const list = d.name === 'duckdb' ? `list_transform(range(${rows} * ${F}), p -> ${val('p')})` : `ARRAY(SELECT ${val('p')} FROM generate_series(0, ${rows} * ${F} - 1) AS g(p) ORDER BY p)`;
+          const blocks = d.name === 'duckdb' ? `range(0, ${Math.ceil(N / bt)}) AS b(kb)` : `generate_series(0, ${Math.ceil(N / bt) - 1}) AS b(kb)`;
+          await ex.engine.exec(`CREATE SCHEMA ${quoteIdent(s)}`);
+          await ex.engine.exec(`CREATE TABLE ${q('xt')} AS SELECT CAST(kb AS INTEGER) AS kb, ${list} AS t FROM ${blocks}`);
+          await ex.engine.exec(`CREATE TABLE ${q('w')} (f INTEGER, c INTEGER, v ${d.double})`);
+          await insertRows(ex, s, 'w', Array.from(w, (v, j) => [Math.floor(j / C), j % C, v]));
+          const got = await ex.run(plan, {
+            arg0: new SqlTable({ table: 'xt', schema: s, keys: ['kb', null], tile: 't' }),
+            arg1: new SqlTable({ table: 'w', schema: s, keys: [null, null], index: ['f', 'c'], value: 'v', dense: true }),
+          }, { precision: 'float64' });
+          want.forEach((wv, j) => assertSameRelation(got[j]!, wv, `${engine} ${payload} output ${plan.names[j]}`));
+          if (engine === 'duckdb' && payload !== 'scalar') assert.ok(ex.lastStatements.some((q2) => q2.includes('list_slice(x.t')), 'the product reads slices of the stored tiles');
+          // A tile of the wrong length is a KeyError naming the table.
+          await ex.engine.exec(`UPDATE ${q('xt')} SET t = ${d.name === 'duckdb' ? 'list_slice(t, 1, 3)' : 't[1:3]'} WHERE kb = 1`);
+          await assert.rejects(ex.run(plan, { arg0: new SqlTable({ table: 'xt', schema: s, keys: ['kb', null], tile: 't' }), arg1: new SqlTable({ table: 'w', schema: s, keys: [null, null], index: ['f', 'c'], value: 'v', dense: true }) }), (e: Error) => e instanceof KeyError && /wrong length/.test(e.message));
+          // A dense table that misses an element is a KeyError too.
+          await ex.engine.exec(`DELETE FROM ${q('w')} WHERE f = 2 AND c = 3`);
+          await assert.rejects(ex.run(plan, { arg0: { shape: [N, F], data: x }, arg1: new SqlTable({ table: 'w', schema: s, keys: [null, null], index: ['f', 'c'], value: 'v', dense: true }) }), (e: Error) => e instanceof KeyError && /declared dense/.test(e.message));
+        } finally {
+          await ex.engine.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+          await ex.close();
+        }
+      });
+    }
+  }
 });

@@ -34,7 +34,7 @@ import type { KernelCall } from '../../kernels/registry.js';
 import { readsTileSlices } from './kernels.js';
 import { columnNames, fusableJoin, lowerFused, lowerNode, srcOf } from './lower.js';
 import { lowerTile } from './lower_tile.js';
-import { choosePayloads, completeTiles, gatherTiles, scalarView, tileLength, type Payload, type PayloadMode } from './payload.js';
+import { choosePayloads, completeTiles, denseElems, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
 
 /**
  * An existing table bound to a plan input, in the scalar representation: one row per element, with the
@@ -318,7 +318,8 @@ export class SqlSession {
     });
     // 'auto' (payload.ts) stores a node as tiles when that costs no gather (it is lowered on its inputs'
     // lists) or when it is *pulled*: a consumer reads its lists without unnesting — a list product's
-    // slices, or a list-lowered consumer that is itself pulled (the value side of 'second', say).
+    // slices of a large relation (TILE_SLICE_MIN_ELEMENTS), or a list-lowered consumer that is itself
+    // pulled (the value side of 'second', say).
     const probe = { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile };
     const consumers = new Map<Node, Node[]>();
     for (const n of nodes) for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
@@ -327,7 +328,7 @@ export class SqlSession {
       for (const c of complete.get(n) ? consumers.get(n) ?? [] : []) {
         const call = c.attrs.kernel as KernelCall | undefined;
         const side = c.inputs.indexOf(n) as 0 | 1;
-        const slices = c.op === 'join' && readsTileSlices(call!, srcOf('', c.inputs[0]!.schema, true), srcOf('', c.inputs[1]!.schema, true), side, probe);
+        const slices = c.op === 'join' && denseElems(n.schema) >= TILE_SLICE_MIN_ELEMENTS && readsTileSlices(call!, srcOf('', c.inputs[0]!.schema, true), srcOf('', c.inputs[1]!.schema, true), side, probe);
         const listed = pulled.has(c) && !(call?.name === 'second' && side === 0) && lowerTile(c, c.inputs.map(() => 'p'), { ...probe, isTile: () => true }) !== null;
         if (slices || listed) pulled.add(n);
       }

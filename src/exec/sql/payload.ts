@@ -36,6 +36,17 @@ export type PayloadMode = 'scalar' | 'tile' | 'auto';
 
 /** Measured crossover of stored tiles over scalar rows on DuckDB (elements per tile; BENCHMARKS.md). */
 export const TILE_PAYLOAD_MIN = 64;
+/**
+ * A list product reads a relation's vectors as slices of its stored tiles only when the relation is at
+ * least this large (key bounds × tile elements): below it, gathering the vectors from scalar rows
+ * (list(v ORDER BY …)) is faster (slicing copies the tile per slice: bench/sql_matmul.ts), but the gather's
+ * list() states hold the whole operand in memory and cannot spill (8 M elements fit in a 1 GB
+ * memory_limit, 32 M did not), so large operands are stored as tiles and stream through the product.
+ */
+export const TILE_SLICE_MIN_ELEMENTS = 2 ** 22;
+
+/** Key bounds × nominal tile elements: the relation's size if every key were present. */
+export const denseElems = (s: Schema): number => s.keys.reduce((p, b) => p * b, 1) * tileElems(s);
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
