@@ -6,8 +6,8 @@
  * cache (InprocExecutor.physical) and the kernel sessions are reused step after step.
  *
  * Frozen parameters are plan inputs too (they just get no gradient), so freezing does not bake values
- * into the plan; masks are applied to the gradients after the run. Modules whose forward creates fresh
- * constants per call (Dropout's mask) cannot be cached and are refused in training mode.
+ * into the plan; masks are applied to the gradients after the run. Randomness that must be fresh each
+ * step (Dropout's mask) is a plan input too (module.ts stepInput), drawn and bound per step.
  */
 import { NonFiniteError, OptionError, PlanError, ShapeError } from '../errors.js';
 import { scalarOne, vjp } from '../autodiff/vjp.js';
@@ -19,8 +19,8 @@ import { Plan } from '../tra/plan.js';
 import { Relation } from '../tra/relation.js';
 import { denseSchema } from '../tra/schema.js';
 import { makeTile, type DType, type TileData } from '../tile.js';
-import { BatchNorm, Dropout } from './layers.js';
-import type { Aux, Module, Params } from './module.js';
+import { BatchNorm } from './layers.js';
+import { traceStepInputs, type Aux, type Module, type Params, type StepInput } from './module.js';
 
 /**
  * Mean cross entropy of logits [B, C] against target distributions [B, C] (one-hot or smoothed rows).
@@ -63,7 +63,7 @@ export interface CompiledStepResult {
   logits: TileData;
 }
 
-interface TrainEntry { plan: Plan; trainable: string[]; aux: Aux[]; auxCount: number }
+interface TrainEntry { plan: Plan; trainable: string[]; aux: Aux[]; auxCount: number; stepInputs: StepInput[] }
 
 const paramInput = (name: string) => `p:${name}`;
 
@@ -114,7 +114,7 @@ export class CompiledModel {
     return rel;
   }
 
-  private bindings(x: ArrayLike<number>, batch: number, y?: Float32Array): Bindings {
+  private bindings(x: ArrayLike<number>, batch: number, y?: Float32Array): Record<string, Binding> {
     const b: Record<string, Binding> = { x: this.bind('x', [batch, ...this.opts.exampleShape], x) };
     if (y) b.y = this.bind('y', [batch, this.opts.classes], this.dtype === 'float32' ? y : Float64Array.from(y));
     for (const [name, q] of Object.entries(this.model.parameters())) b[paramInput(name)] = this.bind(paramInput(name), q.shape, q.data);
@@ -132,10 +132,9 @@ export class CompiledModel {
     let entry = this.trainPlans.get(key);
     if (entry) return entry;
     const modules = this.model.modules();
-    if (modules.some((m) => m instanceof Dropout && m.training && m.p > 0)) throw new PlanError(`${this.model.name}: Dropout draws a fresh mask per call, so its training plan cannot be compiled once; use valueAndGradModule`);
     modules.forEach((m) => { m.train(true); m.pendingAux = []; });
     const p = this.placeholders();
-    const logits = this.model.forward(p, this.xInput(batch));
+    const { value: logits, inputs: stepInputs } = traceStepInputs(() => this.model.forward(p, this.xInput(batch)));
     if (logits.rank !== 2 || logits.shape[0] !== batch || logits.shape[1] !== this.opts.classes) throw new ShapeError(`${this.model.name}: forward gave shape [${logits.shape}], want [${batch}, ${this.opts.classes}]`);
     const target = input('y', [batch, this.opts.classes], { dtype: this.dtype });
     const value = (this.opts.loss ?? crossEntropyTargets)(logits, target);
@@ -146,7 +145,7 @@ export class CompiledModel {
     const grads = trainable.length ? vjp([value.node], [scalarOne(value.node)], trainable.map((n) => p[n]!.node)) : [];
     const plan = new Plan([value.node, logits.node, ...grads, ...auxNodes], ['loss', 'logits', ...trainable.map((n) => `grad:${n}`), ...auxNodes.map((_, i) => `aux${i}`)]);
     this.traces++;
-    this.trainPlans.set(key, (entry = { plan, trainable, aux, auxCount: auxNodes.length }));
+    this.trainPlans.set(key, (entry = { plan, trainable, aux, auxCount: auxNodes.length, stepInputs }));
     return entry;
   }
 
@@ -171,7 +170,10 @@ export class CompiledModel {
     this.checkBatch(x, batch);
     const entry = this.trainPlan(batch);
     const y = oneHotTargets(labels, this.opts.classes, this.opts.labelSmoothing ?? 0);
-    const out = await this.opts.executor.run(entry.plan, this.bindings(x, batch, y), this.runOpts());
+    const bindings = this.bindings(x, batch, y);
+    // Per-step inputs (Dropout's masks): a fresh draw each step, in the plan's dtype.
+    for (const si of entry.stepInputs) { const d = si.draw(); bindings[si.name] = this.bind(si.name, si.shape, this.dtype === 'float32' ? Float32Array.from(d) : d); }
+    const out = await this.opts.executor.run(entry.plan, bindings, this.runOpts());
     const dense = out.map(denseData);
     const loss = dense[0]![0]!;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`${this.model.name}: training loss`, [], 0, loss);

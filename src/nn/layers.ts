@@ -11,7 +11,7 @@ import { Relation } from '../tra/relation.js';
 import { denseSchema } from '../tra/schema.js';
 import { avgPool2d, conv2d, type Conv2dOptions, gelu, layerNorm, leakyRelu, maxPool2d, normalize, silu, type Window2d } from './functional.js';
 import { initValues, type Init } from './init.js';
-import { Module, size, type Params } from './module.js';
+import { Module, size, stepInput, type Params } from './module.js';
 
 export interface LinearOptions { bias?: boolean; init?: Init; seed?: number }
 
@@ -79,7 +79,9 @@ export class Dropout extends Module {
   }
   forward(_p: Params, x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    return mul(x, tensor(this.mask(x.shape), { shape: x.shape, tile: x.tile, dtype: x.dtype }));
+    // Compiled plans take the mask as a per-step input (a fresh draw each step); eager runs draw it now.
+    const m = stepInput(x.shape, () => this.mask(x.shape), { dtype: x.dtype, tile: x.tile });
+    return mul(x, m ?? tensor(this.mask(x.shape), { shape: x.shape, tile: x.tile, dtype: x.dtype }));
   }
 }
 

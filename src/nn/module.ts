@@ -4,7 +4,7 @@
  * same code traces under gradPlan (placeholders) and runs eagerly (constants).
  */
 import { OptionError, ShapeError } from '../errors.js';
-import { tensor, type Tensor } from '../frontend/tensor.js';
+import { input, tensor, type Tensor } from '../frontend/tensor.js';
 import type { DType, TileData } from '../tile.js';
 
 export interface Param {
@@ -24,6 +24,29 @@ export type Params = Record<string, Tensor>;
 export interface Aux { tensors: Record<string, Tensor>; apply(values: Record<string, TileData>): void }
 
 export const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
+
+/**
+ * An input a compiled plan draws afresh for every step (Dropout's mask): traced as a plan input, bound by
+ * CompiledModel with `draw()`'s values each step, so randomness never becomes a constant of the plan.
+ */
+export interface StepInput { readonly name: string; readonly shape: readonly number[]; draw(): Float64Array }
+
+let tracing: StepInput[] | undefined;
+
+/** Runs `f` (a traced forward) collecting the step inputs its modules ask for. */
+export function traceStepInputs<T>(f: () => T): { value: T; inputs: StepInput[] } {
+  const outer = tracing, inputs: StepInput[] = [];
+  tracing = inputs;
+  try { return { value: f(), inputs }; } finally { tracing = outer; }
+}
+
+/** Inside traceStepInputs: a placeholder for values drawn per step; otherwise undefined (eager: draw now). */
+export function stepInput(shape: readonly number[], draw: () => Float64Array, opts: { dtype: DType; tile: readonly number[] }): Tensor | undefined {
+  if (!tracing) return undefined;
+  const name = `step:${tracing.length}`;
+  tracing.push({ name, shape: [...shape], draw });
+  return input(name, shape, opts);
+}
 
 export abstract class Module {
   training = true;

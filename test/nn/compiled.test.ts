@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { tensor } from '../../src/frontend/tensor.js';
 import { CompiledModel, toFloat32 } from '../../src/nn/compiled.js';
 import { crossEntropy } from '../../src/nn/functional.js';
-import { Activation, Conv2d, Flatten, Linear, MaxPool2d } from '../../src/nn/layers.js';
+import { Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d } from '../../src/nn/layers.js';
 import { Sequential, type Module } from '../../src/nn/module.js';
 import { valueAndGradModule } from '../../src/nn/train.js';
 import { SGD } from '../../src/optim/optimizer.js';
@@ -69,4 +69,21 @@ test('the plan is traced once per batch size; steps train; predict equals the ea
   const eager = model.eval().forward(model.tensors('float64'), tensor(x, { shape: [8, 4], dtype: 'float64' })).dataSync();
   for (let i = 0; i < eager.length; i++) assert.ok(Math.abs(logits[i]! - eager[i]!) < 1e-4, `logit ${i}`);
   assert.equal(cm.traces, 3);
+});
+
+test('Dropout in a compiled step: a fresh mask each step (a plan input), the same masks and numbers as the eager path', async () => {
+  const mk = () => new Sequential(new Linear(12, 16, { seed: 4 }), new Activation('relu'), new Dropout(0.5, 9), new Linear(16, 10, { seed: 5 }));
+  const eagerModel = toFloat32(mk()), compiledModel = toFloat32(mk());
+  const r = rand(11), x = Float32Array.from(randArr(8 * 12, r)), y = Int32Array.from({ length: 8 }, (_, i) => i % 10);
+  const cm = new CompiledModel(compiledModel, { executor: new InprocExecutor({ sites: 1 }), exampleShape: [12], classes: 10 });
+  const losses: number[] = [];
+  for (let step = 0; step < 3; step++) {
+    const eager = valueAndGradModule(eagerModel, (p) => crossEntropy(eagerModel.forward(p, tensor(x, { shape: [8, 12], dtype: 'float64' })), [...y]), 'float64');
+    const c = await cm.step(x, y);
+    assert.ok(Math.abs(c.loss - eager.loss) < 1e-5 * Math.max(1, Math.abs(eager.loss)), `step ${step}: loss ${c.loss} vs ${eager.loss}`);
+    for (const [n, g] of Object.entries(eager.grads)) for (let i = 0; i < g.length; i++) assert.ok(Math.abs(c.grads[n]![i]! - g[i]!) <= 1e-4, `step ${step} ${n}[${i}]`);
+    losses.push(c.loss);
+  }
+  assert.equal(cm.traces, 1, 'the plan was traced again');
+  assert.ok(new Set(losses).size === 3, `the same batch gave losses ${losses}: the mask did not change between steps`);
 });
