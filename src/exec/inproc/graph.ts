@@ -5,16 +5,17 @@
  * tiles, aggregations of single tiles are elementwise Sum/Max/Min, rekeys and exchanges are nothing. That
  * graph is composed once (kernels/ort/lower.ts GraphComposer) and every later run is ONE onnxruntime call
  * instead of one call per kernel: no per-call fixed cost, no JS between kernels, and ORT's own memory
- * planning and fusions (Conv+bias+ReLU, MatMul+Add, ...) across what were separate kernels.
+ * planning and graph rewrites (transposes folded into matmuls, MatMul+Add as Gemm, NCHWc convolutions)
+ * across what were separate kernels.
  *
  * The plan is still the relational plan (and its relational gradient); this is how a one-site executor
- * runs it when its shape allows. Anything else — several tiles, a kernel without a lowering, a filter,
- * a retile whose window misses its input — keeps the step-by-step path (a retile within one tile is a
- * Slice and a Pad). Finiteness: inputs are checked as they are
- * bound and outputs after the run; a non-finite output re-runs the plan step by step, which names the
- * operator that produced it (the rare failing run pays twice, every good run pays nothing). A NaN that
- * never reaches an output (masked away inside the graph) goes unseen; checkFinite: 'all' keeps every
- * run on the step-by-step path, where each operator is checked.
+ * runs it when its shape allows (a retile within one tile is a Slice and a Pad). Anything else — several
+ * tiles, a concat, a filter, a kernel without a lowering, sparse tiles — keeps the step-by-step path.
+ *
+ * Finiteness: inputs are checked as they are bound and outputs after the run; a non-finite output re-runs
+ * the plan step by step, which names the operator that produced it (the rare failing run pays twice,
+ * every good run pays nothing). A NaN that never reaches an output (masked away inside the graph) goes
+ * unseen; checkFinite: 'all' keeps every run on the step-by-step path, where each operator is checked.
  */
 import { GraphComposer, type GraphValue } from '../../kernels/ort/lower.js';
 import { MAX_THREADS, OrtSession } from '../../kernels/ort/session.js';
