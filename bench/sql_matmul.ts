@@ -7,12 +7,14 @@
  *     slices; see src/exec/sql/payload.ts), and the default rule ('auto'),
  *   - PostgreSQL, scalar rows and float8[] tiles (when reachable at RELML_PG_URL),
  *   - the reference executor in process.
- *   node dist/bench/sql_matmul.js [--sizes 32,64,128,256] [--tile 0] [--runs 3]
+ *   node dist/bench/sql_matmul.js [--sizes 32,64,128,256] [--tile 0] [--runs 3] [--op matmul|ewise]
+ * (--op ewise: an elementwise chain relu(tanh(A·B) - A) ⊙ B instead of the product, where stored tiles
+ * are lowered on the lists themselves.)
  * (--tile 0 = one tile). Prints the median seconds per run and the speed-up of lists over scalar rows;
  * the crossover sets DEFAULT_LIST_DOT_MIN.
  */
 import { duckdbExecutor, postgresExecutor, type SqlExecutor } from '../src/exec/sql/index.js';
-import { einsum, input, runSync, toPlan } from '../src/index.js';
+import { einsum, input, mul, relu, runSync, sub, tanh, toPlan } from '../src/index.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,6 +23,7 @@ function arg(name: string, fallback: string): string {
 const SIZES = arg('sizes', '32,64,128,256').split(',').map(Number);
 const TILE = Number(arg('tile', '0'));
 const RUNS = Number(arg('runs', '3'));
+const OP = arg('op', 'matmul');
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
@@ -42,7 +45,7 @@ console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tduckdb-ti
 for (const n of SIZES) {
   const t = TILE > 0 ? Math.min(TILE, n) : n;
   const A = input('A', [n, n], { dtype: 'float64', tile: [t, t] }), B = input('B', [n, n], { dtype: 'float64', tile: [t, t] });
-  const plan = toPlan({ C: einsum('ik,kj->ij', A, B) });
+  const plan = toPlan({ C: OP === 'ewise' ? mul(relu(sub(tanh(mul(A, B)), A)), B) : einsum('ik,kj->ij', A, B) });
   const data = (s: number) => Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37 + s));
   const b = { A: { shape: [n, n], data: data(1) }, B: { shape: [n, n], data: data(2) } };
   const skipScalar = n > 256;

@@ -5,18 +5,15 @@
  * relations. Inputs are bound to relations / dense tensors (loaded as parameters through the engine's bulk
  * path) or to existing tables (`SqlTable`: validated, quoted names, read in place).
  *
- * Payload representation. This executor stores every relation in the *scalar* representation: one row per
- * element of every present tile (keys, element indices, DOUBLE value). It is the representation in which
- * every kernel of src/kernels/defs.ts is expressible in plain SQL on both engines (einsum = join on element
- * indices + GROUP BY), and it is what sparse and fine-grained relations (edge lists, ratings, sparse
- * features: tiles of one element, most keys absent) want anyway. The choice rule for the array-tile
- * representation (DuckDB lists / PostgreSQL float8[], one row per tile, list_dot_product for tile
- * products), which pays off only for dense tiles: use tiles when a relation is dense (≥ 50% of its keys
- * present) and its tiles hold ≥ 64 elements, scalar rows otherwise. Array tiles are not implemented yet;
- * everything runs in the scalar representation, which is correct for all plans but slow for large dense
- * tile math; on DuckDB, dense tile products (listDot) and sums over joined keys (keyDot, e.g. weight
- * gradients over row tiles) gather scalar rows into lists inside one statement and contract them with
- * list_dot_product (kernels.ts).
+ * Payload representation (payload.ts). A relation is stored either as scalar rows (one row per element:
+ * keys, element indices, DOUBLE value — every kernel of src/kernels/defs.ts is plain SQL over them, and
+ * sparse relations want them) or as tiles (one row per tile: keys and a DOUBLE[] / float8[] list,
+ * row-major). `payload` chooses per node ('auto': the rule in payload.ts; 'scalar'; 'tile' wherever tiles
+ * are complete); bound tables keep theirs (SqlTable `tile`). Nodes stored as tiles are lowered on the
+ * lists where the operator allows it (lower_tile.ts), read as list slices by DuckDB's tile products
+ * (kernels.ts tileVectors), and otherwise unnested for a scalar lowering and gathered back. On DuckDB,
+ * dense tile products (listDot) and sums over joined keys (keyDot) of scalar-row relations gather their
+ * vectors inside one statement and contract them with list_dot_product (kernels.ts).
  *
  * All arithmetic is float64; outputs come back in `precision` (or the plan's dtype).
  */
@@ -37,9 +34,10 @@ import { lowerTile } from './lower_tile.js';
 import { choosePayloads, completeTiles, denseElems, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
 
 /**
- * An existing table bound to a plan input, in the scalar representation: one row per element, with the
- * key columns, the element-index columns (one per tile dimension; none for scalar tiles) and a value
- * column (or none: every row is 1). Names are validated and quoted; they are never spliced into SQL unquoted.
+ * An existing table bound to a plan input: in scalar rows (one row per element, with the key columns, the
+ * element-index columns — one per tile dimension, none for scalar tiles — and a value column, or none:
+ * every row is 1), or in tiles (the key columns and a `tile` list column). Names are validated and
+ * quoted; they are never spliced into SQL unquoted.
  */
 export class SqlTable {
   readonly table: string;
@@ -108,6 +106,12 @@ export interface SqlExecutorOptions {
    * Bound tables keep the payload they are stored in.
    */
   payload?: PayloadMode;
+  /**
+   * DuckDB: the largest operand (elements) whose vectors a list product may gather with list() inside a
+   * statement (default unlimited). list() states do not spill, so under a small memory_limit set this
+   * (e.g. 2^22 for 1 GB): larger operands then take the scalar join + GROUP BY, which spills.
+   */
+  gatherMax?: number;
 }
 
 /** Measured on the conformance plans: DuckDB gains from inlining, PostgreSQL's planner does not. */
@@ -320,7 +324,7 @@ export class SqlSession {
     // lists) or when it is *pulled*: a consumer reads its lists without unnesting — a list product's
     // slices of a large relation (TILE_SLICE_MIN_ELEMENTS), or a list-lowered consumer that is itself
     // pulled (the value side of 'second', say).
-    const probe = { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile };
+    const probe = { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, gatherMax: this.options.gatherMax };
     const consumers = new Map<Node, Node[]>();
     for (const n of nodes) for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
     const pulled = new Set<Node>();
@@ -341,7 +345,7 @@ export class SqlSession {
     // A sum aggregation of an einsum join read only by it is computed in one GROUP BY (fusedInto).
     const fused = new Set<Node>();
     const lower = (x: Node, params: Params): string => {
-      const ctx = { params, dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, isTile };
+      const ctx = { params, dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, gatherMax: this.options.gatherMax, isTile };
       const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
       // Sources are rendered once: an inlined input's subquery adds its statement parameters.
       const ins = (j ?? x).inputs.map((i) => source(i, params));
@@ -353,7 +357,7 @@ export class SqlSession {
     const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
     if (this.options.fuse ?? true) {
       for (const n of nodes) {
-        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, isTile });
+        const j = fusableJoin(n, { params: new Params(dialect), dialect, listDotMin, keyDotMinTile: this.options.keyDotMinTile, gatherMax: this.options.gatherMax, isTile });
         if (j && uses.get(j) === 1) fused.add(j);
       }
     }

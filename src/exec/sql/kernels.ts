@@ -59,6 +59,12 @@ export interface Ctx {
   readonly keyDotMinTile?: number;
   /** Whether a plan node is stored as tiles (payload.ts); absent = every node is scalar rows. */
   readonly isTile?: (n: Node) => boolean;
+  /**
+   * Largest operand (key bounds × tile elements) whose vectors listDot / keyDot may gather with list()
+   * inside a statement (default unlimited). list() states do not spill: under a small memory_limit, larger
+   * operands take the scalar join + GROUP BY, which does.
+   */
+  readonly gatherMax?: number;
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -338,15 +344,22 @@ function pairList(keys: readonly string[], idx: readonly string[]): string {
  * join producing M*K*N rows and a GROUP BY over them. Used when both specs are free of repeated and
  * privately-summed letters and the contracted size per tile pair is at least ctx.listDotMin.
  */
+const denseSize = (S: Src): number => (S.bounds ?? []).reduce((p, n) => p * n, 1) * S.sizes.reduce((p, n) => p * n, 1);
+
 /** The contracted letters when an einsum join A,B->O takes the list product (listDot), else null. */
-function listDotLetters(A: string, B: string, O: string, L: Src, ctx: Ctx): string[] | null {
+function listDotLetters(A: string, B: string, O: string, L: Src, ctx: Ctx, R?: Src): string[] | null {
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return null;
   if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
   const K = [...A].filter((c) => B.includes(c) && !O.includes(c));
   if (K.length === 0) return null;
   if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
   const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
-  return kSize < ctx.listDotMin ? null : K;
+  if (kSize < ctx.listDotMin) return null;
+  // An operand whose vectors would be gathered (not sliced from stored tiles) must fit ctx.gatherMax.
+  const max = ctx.gatherMax ?? Infinity;
+  const gathered = (S: Src, letters: string) => tileVectors(S, letters, K, 'x', ctx) === null && denseSize(S) > max;
+  if (R && (gathered(L, A) || gathered(R, B))) return null;
+  return K;
 }
 
 /** Whether an einsum join would read operand `side` (stored as tiles) as list slices (payload rule). */
@@ -355,12 +368,12 @@ export function readsTileSlices(call: KernelCall, L: Src, R: Src, side: 0 | 1, c
   const { inputs, output } = parseTileSpec(call.attrs.spec as string);
   if (inputs.length !== 2) return false;
   const [A, B] = inputs as [string, string];
-  const K = listDotLetters(A, B, output, L, ctx);
+  const K = listDotLetters(A, B, output, L, ctx, R);
   return K !== null && tileVectors(side === 0 ? L : R, side === 0 ? A : B, K, 'x', ctx) !== null;
 }
 
 function listDot(A: string, B: string, O: string, L: Src, R: Src, keys: readonly string[], keyConds: readonly string[], ctx: Ctx): string | null {
-  const K = listDotLetters(A, B, O, L, ctx);
+  const K = listDotLetters(A, B, O, L, ctx, R);
   if (!K) return null;
   const side = (S0: Src, letters: string, alias: string) => {
     const sliced = tileVectors(S0, letters, K, alias, ctx);
@@ -421,7 +434,9 @@ export function fusesWithSum(call: KernelCall, L: Src, ctx: Ctx, R?: Src, on?: J
   if (ctx.listDotMin === undefined || !Number.isFinite(ctx.listDotMin) || ctx.dialect.name !== 'duckdb') return true;
   const K = [...new Set(A)].filter((c) => B.includes(c) && !output.includes(c));
   const kSize = K.reduce((p, c) => p * L.sizes[A.indexOf(c)]!, 1);
-  return K.length === 0 || kSize < ctx.listDotMin;
+  if (K.length === 0 || kSize < ctx.listDotMin) return true;
+  // The join would take listDot unless an operand is too large to gather (ctx.gatherMax): then fuse.
+  return R !== undefined && ctx.gatherMax !== undefined && listDotLetters(A, B, output, L, ctx, R) === null;
 }
 
 /**
@@ -459,6 +474,7 @@ export function keyDot(A: string, B: string, O: string, L: Src, R: Src, on: Join
   // The zero-filled vectors hold (at most) every element of the operand's dense extent: bound it.
   const dense = (S: Src) => S.bounds!.reduce((p, n) => p * n, 1) * elems(S);
   if (dense(L) > KEY_DOT_MAX_DENSE || dense(R) > KEY_DOT_MAX_DENSE) return null;
+  if (dense(L) > (ctx.gatherMax ?? Infinity) || dense(R) > (ctx.gatherMax ?? Infinity)) return null;
   if (new Set(A).size !== A.length || new Set(B).size !== B.length) return null;
   if ([...A].some((c) => !B.includes(c) && !O.includes(c)) || [...B].some((c) => !A.includes(c) && !O.includes(c))) return null;
   const K = [...A].filter((c) => B.includes(c) && !O.includes(c));

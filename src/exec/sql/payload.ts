@@ -17,12 +17,20 @@
  * without a tile column may leave elements out (one-hot labels: only the 1s), and so may what is computed
  * from it.
  *
- * The rule (`choosePayloads`, mode 'auto'), from bench/sql_matmul.ts and bench/sql_gcn.ts (BENCHMARKS.md):
- * on DuckDB, a node is stored as tiles when its tiles are complete (density 1 inside a tile: scalar rows
- * would store every zero too) and hold at least TILE_PAYLOAD_MIN elements (below that the per-row list
- * overhead and the unnest for scalar consumers cost more than they save), and scalar rows otherwise;
- * bound tables keep the payload they are stored in. On PostgreSQL 'auto' keeps scalar rows: arrays there
- * are unnested for every kernel but the elementwise ones, and it has no vectorised dot product.
+ * The rule (`choosePayloads`, mode 'auto'; figures in BENCHMARKS.md, bench/sql_matmul.ts and
+ * bench/sql_gcn.ts). Only relations whose tiles are complete (density 1 inside a tile; otherwise scalar
+ * rows store only what is present) and hold at least TILE_PAYLOAD_MIN elements are candidates, on DuckDB
+ * only (PostgreSQL unnests arrays for every kernel but the elementwise ones and has no vectorised dot
+ * product). A candidate is stored as tiles when
+ * - that costs no gather: it is lowered on its inputs' lists (an elementwise chain over relations already
+ *   stored as tiles, e.g. bound tables with a tile column), or
+ * - it is pulled: a list product reads it as slices of stored tiles and it has at least
+ *   TILE_SLICE_MIN_ELEMENTS elements (gathering its vectors with list() would hold the whole operand in
+ *   aggregate states that cannot spill), or a pulled list-lowered consumer needs it as tiles.
+ * Everything else stays in scalar rows: measured on in-memory plans whose inputs arrive as rows, gathering
+ * into tiles and unnesting for the row-based kernels cost more than the lists save (dense products from
+ * stored tiles 1.4–2.5× slower than gathering inside the statement, a GCN epoch 3× slower with every
+ * relation stored as tiles). Bound tables keep the payload they are stored in.
  * 'tile' stores every node with complete tiles as tiles (the conformance suite forces it on both engines).
  */
 import type { Node } from '../../tra/node.js';
@@ -34,7 +42,10 @@ import { sqlInt } from './ident.js';
 export type Payload = 'scalar' | 'tile';
 export type PayloadMode = 'scalar' | 'tile' | 'auto';
 
-/** Measured crossover of stored tiles over scalar rows on DuckDB (elements per tile; BENCHMARKS.md). */
+/**
+ * Smallest tile stored as a list under 'auto': below it a list's per-row overhead outweighs the rows it
+ * saves (the GCN's 40-element label tiles, 16-element hidden rows stay scalar).
+ */
 export const TILE_PAYLOAD_MIN = 64;
 /**
  * A list product reads a relation's vectors as slices of its stored tiles only when the relation is at
