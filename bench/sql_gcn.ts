@@ -47,7 +47,10 @@ const PROFILE = process.argv.includes('--profile');
 const XTILES = process.argv.includes('--xtiles'), XHASH = process.argv.includes('--xhash');
 const FT = Math.min(F, Number(arg('ftile', String(F))));
 const PAYLOAD = arg('payload', 'auto') as PayloadMode;
-/** Under --memory-limit: the largest operand list products may gather with list() (states do not spill). */
+/**
+ * Under --memory-limit: the largest operand list products may gather with list() (states do not spill),
+ * and every node in a table of its own (inlined chains keep several operators' state alive at once).
+ */
 const GATHER_MAX = Number(arg('gather-max', String(2 ** 22)));
 
 // Integer-hash data, the same formulas in SQL and in JS.
@@ -154,7 +157,7 @@ for (const e of ENGINES) {
   if (e === 'inproc') peerSecs.inproc = (await inprocEpochs(SPEC, { arows: Number(arg('arows', String(N))), rowtile: Number(arg('inproc-rowtile', String(N))), sites: Number(arg('inproc-sites', '1')) })).secs;
   else if (e === 'torch') Object.assign(peerSecs, torchConfigs(SPEC, arg('torch-blas', 'openblas1').split(',')));
   else if (e === 'reference') referenceEpochs();
-  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
+  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
   else if (e === 'postgres') {
     let ex: SqlExecutor;
     try { ex = await postgresExecutor(PG_URL, { payload: PAYLOAD }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }

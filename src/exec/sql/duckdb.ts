@@ -36,7 +36,9 @@ export class DuckDBEngine implements SqlEngine {
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection) {}
 
   static async open(opts: DuckDBOptions = {}): Promise<DuckDBEngine> {
-    const config: Record<string, string> = {};
+    // The executor never relies on the order of rows in a table (tiles are rebuilt from element indices,
+    // lists are ordered explicitly), and keeping insertion order costs memory in large INSERT … SELECTs.
+    const config: Record<string, string> = { preserve_insertion_order: 'false' };
     if (opts.memoryLimit !== undefined) config.memory_limit = String(opts.memoryLimit);
     if (opts.threads !== undefined) config.threads = String(opts.threads);
     try {
