@@ -52,6 +52,8 @@ const PAYLOAD = arg('payload', 'auto') as PayloadMode;
  * and every node in a table of its own (inlined chains keep several operators' state alive at once).
  */
 const GATHER_MAX = Number(arg('gather-max', String(2 ** 22)));
+/** DuckDB worker threads (default: DuckDB's, one per core); fewer threads hold fewer buffers at once. */
+const THREADS = Number(arg('threads', '0'));
 
 // Integer-hash data, the same formulas in SQL and in JS.
 const srcOf = (e: number) => (e * 2654435761) % N, dstOf = (e: number) => (e * 40503 + Math.floor(e / N) * 7 + 12345) % N;
@@ -157,7 +159,7 @@ for (const e of ENGINES) {
   if (e === 'inproc') peerSecs.inproc = (await inprocEpochs(SPEC, { arows: Number(arg('arows', String(N))), rowtile: Number(arg('inproc-rowtile', String(N))), sites: Number(arg('inproc-sites', '1')) })).secs;
   else if (e === 'torch') Object.assign(peerSecs, torchConfigs(SPEC, arg('torch-blas', 'openblas1').split(',')));
   else if (e === 'reference') referenceEpochs();
-  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
+  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}), ...(THREADS ? { threads: THREADS } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
   else if (e === 'postgres') {
     let ex: SqlExecutor;
     try { ex = await postgresExecutor(PG_URL, { payload: PAYLOAD }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
