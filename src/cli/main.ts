@@ -2,17 +2,16 @@
 /**
  * The `relml` program (package.json "bin"); the commands are in commands.ts.
  *
- * Kernel threads: unless RELML_ORT_THREADS says otherwise, every onnxruntime kernel runs single-threaded.
- * Measured on the 2-core machine (bench/kernel_profile.ts, MLP 784-256-10, batch 128): 6.7 ms per step
- * with one thread against 16 ms with the default two, because each multi-threaded session keeps its own
- * spinning worker pool, which competes for the cores with the next kernel (RELML_ORT_SPIN=0: 9 ms). It has
- * to be set before the kernel backend loads, hence the dynamic import.
+ * Kernel threads: onnxruntime's default (session.ts MAX_THREADS: all cores up to 4). A one-site training
+ * step runs as one composed graph (exec/inproc/graph.ts), a single session whose two threads split the
+ * large convolutions and matmuls: measured on the 2-core machine, the CNN epoch took 11.7 s with two
+ * threads against 12.7 s with one, the MLP's 1.17 s against 1.20 s. (Before the graph path each kernel was
+ * its own session with its own pool, and one thread was faster; RELML_ORT_THREADS=1 still selects it.)
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { main } from './commands.js';
 
-process.env.RELML_ORT_THREADS ||= '1';
-const { main } = await import('./commands.js');
 export { main };
 
 /** Run as a program (directly or through the npm bin link), not imported. */
