@@ -106,7 +106,7 @@ export interface Lowered {
   work: number;
 }
 
-export const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
+const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 const distinct = (s: string): boolean => new Set(s).size === s.length;
 
 // ---- einsum ----

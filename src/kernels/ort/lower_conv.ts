@@ -14,13 +14,12 @@
  *   windows sum (MaxUnpool's store when windows are disjoint). onnxruntime's MaxPool keeps the first maximum of a window, as the reference does.
  * float64 convolutions stay on the reference loops (no double Conv on onnxruntime's CPU provider).
  */
-import type { DType } from '../../tile.js';
+import { sizeOf, type DType } from '../../tile.js';
 import { convGeometry, poolGeometry } from '../conv2d.js';
 import type { GraphBuilder, Lowered } from './lower.js';
 import { ONNX_DOUBLE } from './proto.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
-const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 
 export function lowerConvFamily(g: GraphBuilder, name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered | undefined {
   if (name === 'maxPool2d' || name === 'maxPool2dGrad') {
@@ -29,7 +28,7 @@ export function lowerConvFamily(g: GraphBuilder, name: string, attrs: Attrs, sha
     const pool = { kernel_shape: [p.kh, p.kw], strides: [p.sh, p.sw], pads: [p.ph, p.pw, p.ph, p.pw] };
     if (name === 'maxPool2d') {
       const y = g.op('MaxPool', [x], pool);
-      return { model: g.finish(g.reshape(y, [1, p.L, p.OH, p.OW], outShape), outShape), work: prod(shapes[0]!) };
+      return { model: g.finish(g.reshape(y, [1, p.L, p.OH, p.OW], outShape), outShape), work: sizeOf(shapes[0]!) };
     }
     const [, at] = g.ops('MaxPool', [x], 2, pool) as [string, string];
     if (p.sh >= p.kh && p.sw >= p.kw && g.dtype === 'float32') {

@@ -10,13 +10,12 @@
  * - unaryGrad: g ⊙ f'(x) from each function's derivative (fns.ts).
  * - binaryPartial: the elementwise partial derivative of a broadcasting binary function, output-shaped.
  */
-import type { DType } from '../../tile.js';
+import { sizeOf, type DType } from '../../tile.js';
 import type { BinaryFn, UnaryFn } from '../fns.js';
 import { parseTileSpec } from '../tile_spec.js';
 import { placeOperands, type GraphBuilder, type Lowered } from './lower.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
-const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 
 /** x's shape with 1 at each of `axes` (sorted), from g's shape without them. */
 function withOnes(rank: number, axes: readonly number[], gShape: readonly number[]): number[] {
@@ -58,7 +57,7 @@ function partial(g: GraphBuilder, fn: BinaryFn, wrt: number, a: string, b: strin
 }
 
 export function lowerGradFamily(g: GraphBuilder, name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered | undefined {
-  const work = Math.max(prod(outShape), ...shapes.map(prod));
+  const work = Math.max(sizeOf(outShape), ...shapes.map(prod));
   const done = (y: string): Lowered => ({ model: g.finish(y, outShape), work });
   if (name === 'binaryPartial') {
     const [a, b] = placeOperands(g, attrs, shapes, dtypes);
