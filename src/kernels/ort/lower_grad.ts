@@ -57,7 +57,7 @@ function partial(g: GraphBuilder, fn: BinaryFn, wrt: number, a: string, b: strin
 }
 
 export function lowerGradFamily(g: GraphBuilder, name: string, attrs: Attrs, shapes: readonly (readonly number[])[], dtypes: readonly DType[], outShape: readonly number[]): Lowered | undefined {
-  const work = Math.max(sizeOf(outShape), ...shapes.map(prod));
+  const work = Math.max(sizeOf(outShape), ...shapes.map(sizeOf));
   const done = (y: string): Lowered => ({ model: g.finish(y, outShape), work });
   if (name === 'binaryPartial') {
     const [a, b] = placeOperands(g, attrs, shapes, dtypes);
