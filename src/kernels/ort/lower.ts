@@ -49,8 +49,11 @@ export class GraphBuilder {
       name = `x${this.inputs.length}`;
       this.inputs.push({ name, elemType: ELEM[dtype], dims });
     }
-    return dtype === this.dtype ? name : this.op('Cast', [name], { to: ELEM[this.dtype] });
+    return dtype === this.dtype ? name : this.cast(name);
   }
+
+  /** `x` (a mask, another float type) cast to the compute dtype. */
+  cast(x: string): string { return this.op('Cast', [x], { to: ELEM[this.dtype] }); }
 
   /** A scalar constant of `dtype` (an initializer). */
   scalar(value: number, dtype: DType): string {
@@ -220,7 +223,7 @@ function emitBinary(g: GraphBuilder, attrs: Attrs, shapes: readonly (readonly nu
   const [xa, xb] = placeOperands(g, attrs, shapes, dtypes);
   const fn = attrs.fn as BinaryFn;
   let y = g.op(BINARY_OPS[fn], [xa, xb]);
-  if (fn === 'eq') y = g.op('Cast', [y], { to: ELEM[g.dtype] });
+  if (fn === 'eq') y = g.cast(y);
   return y;
 }
 

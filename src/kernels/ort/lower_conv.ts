@@ -11,13 +11,13 @@
  * - maxPool2d: MaxPool over the leading dims as channels.
  * - maxPool2dGrad: MaxPool's second output is each window's argmax as a flat index into the image; the
  *   gradient is g scatter-added there (ScatterElements, reduction add, onto zeros), so overlapping
- *   windows sum (MaxUnpool's store when windows are disjoint). onnxruntime's MaxPool keeps the first maximum of a window, as the reference does.
+ *   windows sum (MaxUnpool's store when windows are disjoint). onnxruntime's MaxPool keeps the first
+ *   maximum of a window, as the reference does.
  * float64 convolutions stay on the reference loops (no double Conv on onnxruntime's CPU provider).
  */
 import { sizeOf, type DType } from '../../tile.js';
 import { convGeometry, poolGeometry } from '../conv2d.js';
 import type { GraphBuilder, Lowered } from './lower.js';
-import { ONNX_DOUBLE } from './proto.js';
 
 type Attrs = Readonly<Record<string, unknown>>;
 
@@ -42,7 +42,7 @@ export function lowerConvFamily(g: GraphBuilder, name: string, attrs: Attrs, sha
     const grad = g.reshape(g.input(dtypes[1]!, shapes[1]!), shapes[1]!, [p.L * p.OH * p.OW]);
     // ConstantOfShape without a value is float32 zeros.
     let zeros = g.op('ConstantOfShape', [g.int64s([n])]);
-    if (g.dtype !== 'float32') zeros = g.op('Cast', [zeros], { to: ONNX_DOUBLE });
+    if (g.dtype !== 'float32') zeros = g.cast(zeros);
     const dx = g.op('ScatterElements', [zeros, flatAt, grad], { axis: 0, reduction: 'add' });
     return { model: g.finish(g.reshape(dx, [n], outShape), outShape), work: n };
   }
