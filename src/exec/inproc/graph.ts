@@ -52,7 +52,7 @@ export function composePlanGraph(steps: readonly SiteStep[], outputs: readonly n
     else if (n.op === 'input' || n.op === 'const') {
       const rel = bound.get(st.id)!;
       if (rel.size !== 1) return `step @${st.id} (${n.op}) holds ${rel.size} tiles`;
-      const t = [...rel.tuples()][0]!.tile;
+      const t = rel.tuples().next().value!.tile;
       v = g.input(t.dtype, t.shape);
       inputs.push(st.id);
     } else if (n.op === 'map' || n.op === 'join') {
@@ -75,7 +75,7 @@ export function composePlanGraph(steps: readonly SiteStep[], outputs: readonly n
 
 /** Runs a composed graph on the bound tiles; returns each output as a one-tile relation of its step's schema. */
 export function runPlanGraph(pg: PlanGraph, bound: ReadonlyMap<number, Relation>, outputSteps: readonly SiteStep[]): Relation[] {
-  const feeds = pg.inputs.map((id) => { const t = [...bound.get(id)!.tuples()][0]!.tile; return { data: t.data, dims: t.shape, dtype: t.dtype }; });
+  const feeds = pg.inputs.map((id) => { const t = bound.get(id)!.tuples().next().value!.tile; return { data: t.data, dims: t.shape, dtype: t.dtype }; });
   const outs = pg.outputs.map((o) => ({ data: allocData(o.dtype, o.shape.reduce((p, d) => p * d, 1)), dims: o.shape, dtype: o.dtype }));
   pg.session.runAll(feeds, outs);
   return outputSteps.map((st, i) => {
