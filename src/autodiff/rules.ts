@@ -68,6 +68,39 @@ const aggregateRule: VjpRule = (node, g, needs) => {
   });
 };
 
+/**
+ * aggregate(sum)(join(L, R)), an einsum over relations, differentiated as one operator: each input's
+ * gradient joins the cotangent g with the other input directly. The two-rule path first spreads g over
+ * the join's keys (join(J, g, second)), which materialises J: one row per edge × feature of a graph
+ * convolution in SQL. The result is restricted to the input's present keys (a semi-join, or the rule's
+ * fixup join), so it sums exactly the J tuples the two-rule path sums. Returns null where this does not
+ * apply (a rule other than 'withOther', or an input key that is neither g's nor the other input's); the
+ * caller then differentiates the two nodes separately.
+ */
+export function sumOfJoinRule(agg: Node, g: Node, needs: readonly boolean[]): (Node | null)[] | null {
+  const J = agg.inputs[0]!, groupBy = agg.attrs.groupBy as number[];
+  const [a, b] = J.inputs as [Node, Node];
+  const on = J.attrs.on as JoinOn, kernel = J.attrs.kernel as KernelCall;
+  const positions = [range(a.schema.keys.length), joinLayout(a.schema, b.schema, on).rightToOut];
+  const rules = ([0, 1] as const).map((w) => (needs[w] ? joinGrad(kernel, w) : null));
+  if (rules.some((r) => r !== null && r.kind !== 'withOther' && r.kind !== 'zero')) return null;
+  const grads = ([0, 1] as const).map((wrt) => {
+    const rule = rules[wrt];
+    if (!rule || rule.kind !== 'withOther') return { grad: null };
+    const x = J.inputs[wrt]!, other = J.inputs[1 - wrt]!, otherPos = positions[1 - wrt]!;
+    // Join g and the other input on the J dims they share; h's dims: g's, then the other's unjoined ones.
+    const pairs: [number, number][] = [];
+    groupBy.forEach((jd, q) => { const p = otherPos.indexOf(jd); if (p >= 0) pairs.push([q, p]); });
+    const hDims = [...groupBy, ...otherPos.filter((jd) => !groupBy.includes(jd))];
+    const pos = positions[wrt]!.map((jd) => hDims.indexOf(jd));
+    if (pos.some((p) => p < 0)) return undefined;
+    const onX = ontoInputKeys(join(g, other, pairs, rule.kernel), pos);
+    const all = allKeys(x.schema.keys.length);
+    return { grad: rule.fixup ? join(x, onX, all, rule.fixup) : join(x, onX, all, { name: 'second', attrs: {} }) };
+  });
+  return grads.some((r) => r === undefined) ? null : grads.map((r) => r!.grad);
+}
+
 const rekeyRule: VjpRule = (node, g) => {
   const keys = node.attrs.keys as (number | null)[];
   const x = node.inputs[0]!;

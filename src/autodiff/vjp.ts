@@ -9,7 +9,7 @@ import { topoSort, type Node } from '../tra/node.js';
 import { Relation } from '../tra/relation.js';
 import { schemaEquivalent, schemaString } from '../tra/schema.js';
 import { makeTile } from '../tile.js';
-import { vjpRule } from './rules.js';
+import { sumOfJoinRule, vjpRule } from './rules.js';
 
 /** Sum of gradient contributions that share a schema. */
 function sumAll(gs: readonly Node[]): Node {
@@ -37,6 +37,9 @@ export function vjp(outputs: readonly Node[], cotangents: readonly Node[], wrt: 
   const pending = new Map<Node, Node[]>();
   const add = (n: Node, g: Node) => { const l = pending.get(n); if (l) l.push(g); else pending.set(n, [g]); };
   outputs.forEach((o, i) => { if (needed.has(o)) add(o, cotangents[i]!); });
+  // A join read only by one sum aggregation is differentiated together with it (sumOfJoinRule).
+  const uses = new Map<Node, number>();
+  for (const n of [...order.flatMap((m) => m.inputs), ...outputs]) uses.set(n, (uses.get(n) ?? 0) + 1);
   const done = new Map<Node, Node>();
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!, gs = pending.get(node);
@@ -44,6 +47,15 @@ export function vjp(outputs: readonly Node[], cotangents: readonly Node[], wrt: 
     const g = sumAll(gs);
     done.set(node, g);
     if (node.op === 'input' || node.op === 'const') continue;
+    const J = node.inputs[0]!;
+    if (node.op === 'aggregate' && node.attrs.fn === 'sum' && node.inputs.length === 1 && J.op === 'join' && uses.get(J) === 1 && !targets.has(J)) {
+      const jneeds = J.inputs.map((x) => needed.has(x));
+      const fused = sumOfJoinRule(node, g, jneeds);
+      if (fused) {
+        fused.forEach((gx, j) => { if (gx && jneeds[j]) add(J.inputs[j]!, gx); });
+        continue;
+      }
+    }
     const needs = node.inputs.map((x) => needed.has(x));
     vjpRule(node.op)(node, g, needs).forEach((gx, j) => { if (gx && needs[j]) add(node.inputs[j]!, gx); });
   }
