@@ -3,8 +3,9 @@
  * generated graph shaped like ogbn-arxiv scaled by --scale (1 = 169,343 nodes, 1,166,243 edges, 128
  * features, hidden 128, 40 classes):
  *   node dist/bench/sql_gcn.js [--scale 0.01] [--hidden 128] [--epochs 2] [--rowtile 1024] [--engines duckdb,postgres,reference]
+ *     [--sql-epochs N]   (epochs on DuckDB and PostgreSQL; default --epochs: one full-size PostgreSQL epoch takes over an hour)
  *     [--memory-limit 200MB --db /tmp/gcn.duckdb --lists off]   (DuckDB out of core: spills beyond the limit)
- *     [--profile]   (the slowest SQL statements of each epoch)
+ *     [--profile]   (the slowest SQL statements of each epoch)  [--progress]   (statements over 2 s as they finish)
  *     [--nodes N --edges M]   (instead of --scale)  [--payload scalar|tile|auto]   (SqlExecutorOptions.payload)
  *     [--xtiles --ftile FT --xhash]   (features stored as one list per B × FT tile, W1 tiled by FT; hashed,
  *                                      incompressible feature values; see bench/sql_gcn_ooc.ts)
@@ -32,6 +33,7 @@ const SCALE = Number(arg('scale', '0.01'));
 const N = Number(arg('nodes', String(Math.max(10, Math.round(169_343 * SCALE))))), M = Number(arg('edges', String(Math.max(10, Math.round(1_166_243 * SCALE)))));
 const F = Number(arg('features', '128')), HD = Number(arg('hidden', '128')), C = Number(arg('classes', '40'));
 const EPOCHS = Number(arg('epochs', '2'));
+const SQL_EPOCHS = Number(arg('sql-epochs', String(EPOCHS)));
 /** Rows per feature tile: dense products then contract blocks of rows (list_dot_product over B), not single rows. */
 const B = Math.min(N, Number(arg('rowtile', '1024')));
 const ENGINES = arg('engines', 'duckdb,postgres,reference').split(',');
@@ -43,6 +45,8 @@ const MEMORY_LIMIT = arg('memory-limit', ''), DB_PATH = arg('db', ':memory:');
 const LISTS = arg('lists', 'on') !== 'off';
 /** --profile: print the slowest statements of each SQL epoch. */
 const PROFILE = process.argv.includes('--profile');
+/** --progress: report each statement over 2 s as it finishes (a full-size PostgreSQL epoch runs over an hour). */
+const PROGRESS = process.argv.includes('--progress');
 /** Features stored as tiles of B × FT (sql_gcn_ooc.ts), W1 tiled by FT; --xhash: incompressible values. */
 const XTILES = process.argv.includes('--xtiles'), XHASH = process.argv.includes('--xhash');
 const FT = Math.min(F, Number(arg('ftile', String(F))));
@@ -109,16 +113,16 @@ async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
     arg3: W1, arg4: W2,
   };
   const times: number[] = [];
-  const report = PROFILE ? profileEngine(ex) : null;
+  const report = PROFILE || PROGRESS ? profileEngine(ex, PROGRESS ? (l) => console.log(`${name}:${l}`) : undefined) : null;
   try {
-    for (let ep = 0; ep < EPOCHS; ep++) {
+    for (let ep = 0; ep < SQL_EPOCHS; ep++) {
       const t1 = performance.now();
       const l = await sqlTrainStep(ex, plan, bindings, [{ grad: 'grad3', table: W1 }, { grad: 'grad4', table: W2 }], { lr: LR, checkBounds: ep === 0 });
       times.push((performance.now() - t1) / 1000);
       console.log(`${name}: epoch ${ep}: loss ${l.toFixed(6)}, ${times[times.length - 1]!.toFixed(2)} s`);
-      if (report) console.log(report());
+      if (report && PROFILE) console.log(report());
     }
-    console.log(`RESULT ${name}: ${median(times).toFixed(2)} s/epoch (median of ${EPOCHS})`);
+    console.log(`RESULT ${name}: ${median(times).toFixed(2)} s/epoch (median of ${SQL_EPOCHS})`);
   } finally {
     await ex.engine.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
   }
