@@ -31,5 +31,6 @@ export { transpose, reshape, slice, pad, concat, retile } from './frontend/ops/s
 export { grad, valueAndGrad, gradPlan, type GradOptions } from './frontend/grad.js';
 export { sparseTensor, spmm } from './frontend/sparse.js';
 export { sparseRelation, sparseToDense, type Coo, type SparseOptions } from './tra/sparse.js';
+export { closeSparsePool, sparseKernelOptions, type SparseKernelOptions } from './kernels/spmm_pool.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -9,11 +9,15 @@
  *   sparseSample(A, D)  A sparse [r,c], D dense [r,c]  -> sparse [r,c]: D at A's nonzeros (the gradient
  *                       w.r.t. A's values is the dense G·Hᵀ sampled there)
  * Duplicate coordinates mean their sum, as in a dense assembly.
+ *
+ * spmm and spmmT run on a WebAssembly SIMD kernel, split over worker threads when large (spmm_pool.ts);
+ * the TypeScript loop below is the fallback where that kernel is unavailable or switched off.
  */
 import { KernelError } from '../errors.js';
 import { allocData, type DType, type Tile, type TileData } from '../tile.js';
 import { REFERENCE } from './reference/index.js';
 import { defineKernel, registerKernelImpl, type DimSource } from './registry.js';
+import { spmmWasm } from './spmm_pool.js';
 
 type Shapes = readonly (readonly number[])[];
 
@@ -113,18 +117,22 @@ function transposedValues(perm: Int32Array, data: TileData): TileData {
   return v;
 }
 
+/** The product of a CSR pattern with values `vals` and the dense h ([columns, k]) as a [rows, k] tile. */
+function rowProducts(kernel: string, indptr: Int32Array, indices: Int32Array, vals: TileData, h: TileData, shape: readonly number[], dtype: DType): Tile {
+  const k = shape[1]!;
+  let out = spmmWasm(kernel, indptr, indices, vals, h, k, dtype);
+  if (!out) spmmLoop(indptr, indices, vals, h, k, (out = allocData(dtype, shape[0]! * k)));
+  return { shape: [...shape], dtype, data: out };
+}
+
 export function spmmTile(a: Tile, h: Tile, shape: readonly number[], dtype: DType): Tile {
   const { indptr, indices } = csrOf('spmm', a, 0);
-  const out = allocData(dtype, shape[0]! * shape[1]!);
-  spmmLoop(indptr, indices, a.data, h.data, shape[1]!, out);
-  return { shape: [...shape], dtype, data: out };
+  return rowProducts('spmm', indptr, indices, a.data, h.data, shape, dtype);
 }
 
 export function spmmTTile(g: Tile, a: Tile, shape: readonly number[], dtype: DType): Tile {
   const t = transposeOf(csrOf('spmmT', a, 1), a.shape[1]!);
-  const out = allocData(dtype, shape[0]! * shape[1]!);
-  spmmLoop(t.indptr, t.indices, transposedValues(t.perm, a.data), g.data, shape[1]!, out);
-  return { shape: [...shape], dtype, data: out };
+  return rowProducts('spmmT', t.indptr, t.indices, transposedValues(t.perm, a.data), g.data, shape, dtype);
 }
 
 export function sparseSampleTile(a: Tile, d: Tile, dtype: DType): Tile {
