@@ -5,10 +5,11 @@
  *   train       issue 4: Fashion-MNIST epochs, relml vs PyTorch vs tfjs-wasm
  *   sql-matmul  issue 5: dense tile products on DuckDB / PostgreSQL
  *   sql-gcn     issue 5: GCN epochs on a generated graph
+ *   sql-spmm-bound  issue 5: the GCN's sparse products as hand-written SQL (a floor for SQL-evaluated epochs)
  * Options after the name go to the script (each documents its own).
  */
 const SCRIPTS: Record<string, string> = {
-  engine: './engine.js', kernels: './kernels.js', train: './train_compare.js', 'sql-matmul': './sql_matmul.js', 'sql-gcn': './sql_gcn.js',
+  engine: './engine.js', kernels: './kernels.js', train: './train_compare.js', 'sql-matmul': './sql_matmul.js', 'sql-gcn': './sql_gcn.js', 'sql-spmm-bound': './sql_spmm_bound.js',
 };
 
 const [name = 'engine', ...rest] = process.argv.slice(2);
