@@ -83,18 +83,24 @@ async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   const series = (n: number, col: string) => (d.name === 'duckdb' ? `range(0, ${n}) AS t_${col}(${col})` : `generate_series(0, ${n - 1}) AS t_${col}(${col})`);
   const big = d.name === 'duckdb' ? 'BIGINT' : 'BIGINT';
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
+  // PostgreSQL plans the next statement from statistics: without them it expected 40,000 distinct edges,
+  // and a hash aggregate sized for that spilled for over 8 minutes at full size.
+  const analyze = async (t: string) => { if (d.name === 'postgres') await e.exec(`ANALYZE ${q(t)}`); };
   await e.exec(`CREATE TABLE ${q('raw_edges')} AS SELECT CAST((CAST(e AS ${big}) * 2654435761) % ${N} AS INTEGER) AS src, CAST((CAST(e AS ${big}) * 40503 + ${d.intDiv(`CAST(e AS ${big})`, String(N))} * 7 + 12345) % ${N} AS INTEGER) AS dst FROM ${series(M, 'e')}`);
+  await analyze('raw_edges');
   await e.exec(`CREATE TABLE ${q('edges0')} AS SELECT DISTINCT src, dst FROM (SELECT src, dst FROM ${q('raw_edges')} UNION ALL SELECT dst, src FROM ${q('raw_edges')} UNION ALL SELECT n, n FROM ${series(N, 'n')}) AS u`);
+  await analyze('edges0');
   await e.exec(`CREATE TABLE ${q('edges')} AS SELECT g.src, g.dst, CAST(1 AS ${d.double}) / c.deg AS w FROM ${q('edges0')} AS g JOIN (SELECT src, COUNT(*) AS deg FROM ${q('edges0')} GROUP BY src) AS c ON g.src = c.src`);
   if (XTILES) await setupTileFeatures(ex, schema, { N, F, B, FT, hashed: XHASH });
   else {
     await e.exec(`CREATE TABLE ${q('features')} AS SELECT CAST(n AS INTEGER) AS node, CAST(f AS INTEGER) AS feature, ${featureSql('n', 'f', XHASH, d.double)} AS x FROM ${series(N, 'n')} CROSS JOIN ${series(F, 'f')}`);
+    await analyze('features');
     await e.exec(`CREATE TABLE ${q('features_tiled')} AS SELECT CAST(${d.intDiv('node', String(B))} AS INTEGER) AS kb, CAST(node % ${B} AS INTEGER) AS ib, CAST(${d.intDiv('feature', String(FT))} AS INTEGER) AS kf, CAST(feature % ${FT} AS INTEGER) AS jf, x FROM ${q('features')}`);
   }
   await e.exec(`CREATE TABLE ${q('labels')} AS SELECT CAST(n AS INTEGER) AS node, CAST((n * 7) % ${C} AS INTEGER) AS class FROM ${series(N, 'n')} WHERE n % 2 = 0`);
   await e.exec(`CREATE TABLE ${q('w1')} AS SELECT CAST(${d.intDiv('f', String(FT))} AS INTEGER) AS kf, CAST(f % ${FT} AS INTEGER) AS f, CAST(h AS INTEGER) AS h, (CAST((f * 17 + h * 13) % 29 AS ${d.double}) / 29 - 0.5) * 0.2 AS w FROM ${series(F, 'f')} CROSS JOIN ${series(HD, 'h')}`);
   await e.exec(`CREATE TABLE ${q('w2')} AS SELECT CAST(h AS INTEGER) AS h, CAST(c AS INTEGER) AS c, (CAST((h * 11 + c * 5) % 23 AS ${d.double}) / 23 - 0.5) * 0.2 AS w FROM ${series(HD, 'h')} CROSS JOIN ${series(C, 'c')}`);
-  if (d.name === 'postgres') for (const t of ['edges', XTILES ? 'features_tiles' : 'features_tiled', 'labels', 'w1', 'w2']) await e.exec(`ANALYZE ${q(t)}`);
+  for (const t of ['edges', XTILES ? 'features_tiles' : 'features_tiled', 'labels', 'w1', 'w2']) await analyze(t);
 }
 
 async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
