@@ -3,6 +3,7 @@
  * generated graph shaped like ogbn-arxiv scaled by --scale (1 = 169,343 nodes, 1,166,243 edges, 128
  * features, hidden 128, 40 classes):
  *   node dist/bench/sql_gcn.js [--scale 0.01] [--hidden 128] [--epochs 2] [--rowtile 1024] [--engines duckdb,postgres,reference]
+ *     [--pg-work-mem 1GB|default]   (PostgreSQL's work_mem for the session; see PG_WORK_MEM)
  *     [--sql-epochs N]   (epochs on DuckDB and PostgreSQL; default --epochs: one full-size PostgreSQL epoch takes over an hour)
  *     [--memory-limit 200MB --db /tmp/gcn.duckdb --lists off]   (DuckDB out of core: spills beyond the limit)
  *     [--profile]   (the slowest SQL statements of each epoch)  [--progress]   (statements over 2 s as they finish)
@@ -38,6 +39,13 @@ const SQL_EPOCHS = Number(arg('sql-epochs', String(EPOCHS)));
 const B = Math.min(N, Number(arg('rowtile', '1024')));
 const ENGINES = arg('engines', 'duckdb,postgres,reference').split(',');
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
+/**
+ * PostgreSQL's work_mem for this session (--pg-work-mem; 'default' keeps the server's). Its default, 4 MB,
+ * makes every large hash aggregate spill in many batches: the full-size edge DISTINCT took over 8 minutes
+ * with it and 4 s with 512 MB. DuckDB may use most of the machine's memory by default; this is the like.
+ */
+const PG_WORK_MEM = arg('pg-work-mem', '1GB');
+const PG_CONFIG = PG_WORK_MEM === 'default' ? PG_URL : { connectionString: PG_URL, options: `-c work_mem=${PG_WORK_MEM}` };
 const LR = 0.5;
 /** DuckDB: a memory_limit (e.g. 200MB) and a database file, to see it spill (out of core). */
 const MEMORY_LIMIT = arg('memory-limit', ''), DB_PATH = arg('db', ':memory:');
@@ -172,7 +180,7 @@ for (const e of ENGINES) {
   else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}), ...(THREADS ? { threads: THREADS } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
   else if (e === 'postgres') {
     let ex: SqlExecutor;
-    try { ex = await postgresExecutor(PG_URL, { payload: PAYLOAD }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
+    try { ex = await postgresExecutor(PG_CONFIG, { payload: PAYLOAD }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
     try { await sqlEpochs('postgres', ex); } finally { await ex.close(); }
   }
 }

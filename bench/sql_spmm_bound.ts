@@ -1,7 +1,7 @@
 /**
  * How fast can SQL itself do a GCN's sparse products? Hand-written statements, no relml plan in between,
  * on the graph of bench/sql_gcn.ts (same integer-hash edges, self loops, w = 1/deg(src)):
- *   node dist/bench/sql_spmm_bound.js [--scale 1] [--widths 128,40] [--engines duckdb,postgres] [--runs 3]
+ *   node dist/bench/sql_spmm_bound.js [--scale 1] [--widths 128,40] [--engines duckdb,postgres] [--runs 3] [--pg-work-mem 1GB|default]
  * For each width k it times Y = A·H, H a dense [nodes, k] matrix, in two layouts:
  *   rows     H as (node, col, v) rows: JOIN edges ON src = node, GROUP BY (dst, col) — the layout relml's
  *            scalar payload uses;
@@ -23,6 +23,8 @@ const WIDTHS = arg('widths', '128,40').split(',').map(Number);
 const ENGINES = arg('engines', 'duckdb').split(',');
 const RUNS = Number(arg('runs', '3'));
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
+/** PostgreSQL's work_mem for the session, as in sql_gcn.ts (its 4 MB default spills every large hash aggregate). */
+const PG_WORK_MEM = arg('pg-work-mem', '1GB');
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
@@ -68,7 +70,7 @@ for (const name of ENGINES) {
   let ex: SqlExecutor;
   if (name === 'duckdb') ex = await duckdbExecutor();
   else if (name === 'postgres') {
-    try { ex = await postgresExecutor(PG_URL); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
+    try { ex = await postgresExecutor(PG_WORK_MEM === 'default' ? PG_URL : { connectionString: PG_URL, options: `-c work_mem=${PG_WORK_MEM}` }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
   } else { console.error(`unknown engine '${name}' (duckdb, postgres)`); process.exit(2); }
   try { await bound(name, ex); } finally { await ex.close(); }
 }
