@@ -91,8 +91,8 @@ async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   const series = (n: number, col: string) => (d.name === 'duckdb' ? `range(0, ${n}) AS t_${col}(${col})` : `generate_series(0, ${n - 1}) AS t_${col}(${col})`);
   const big = d.name === 'duckdb' ? 'BIGINT' : 'BIGINT';
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
-  // PostgreSQL plans the next statement from statistics: without them it expected 40,000 distinct edges,
-  // and a hash aggregate sized for that spilled for over 8 minutes at full size.
+  // PostgreSQL plans each next statement from statistics (without them it guesses, e.g. 40,000 distinct
+  // edges for 2.5 M). The slow full-size DISTINCT itself was work_mem's doing: see PG_WORK_MEM.
   const analyze = async (t: string) => { if (d.name === 'postgres') await e.exec(`ANALYZE ${q(t)}`); };
   await e.exec(`CREATE TABLE ${q('raw_edges')} AS SELECT CAST((CAST(e AS ${big}) * 2654435761) % ${N} AS INTEGER) AS src, CAST((CAST(e AS ${big}) * 40503 + ${d.intDiv(`CAST(e AS ${big})`, String(N))} * 7 + 12345) % ${N} AS INTEGER) AS dst FROM ${series(M, 'e')}`);
   await analyze('raw_edges');

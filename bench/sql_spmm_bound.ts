@@ -36,7 +36,7 @@ async function bound(name: string, ex: SqlExecutor): Promise<void> {
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
   try {
     await e.exec(`CREATE TABLE ${q('raw')} AS SELECT CAST((CAST(e AS BIGINT) * 2654435761) % ${N} AS INTEGER) AS src, CAST((CAST(e AS BIGINT) * 40503 + ${d.intDiv('CAST(e AS BIGINT)', String(N))} * 7 + 12345) % ${N} AS INTEGER) AS dst FROM ${series(M, 'e')}`);
-    if (d.name === 'postgres') await e.exec(`ANALYZE ${q('raw')}`); // without statistics its DISTINCT spills for minutes
+    if (d.name === 'postgres') await e.exec(`ANALYZE ${q('raw')}`); // statistics for the next statement's plan
     await e.exec(`CREATE TABLE ${q('e0')} AS SELECT DISTINCT src, dst FROM (SELECT src, dst FROM ${q('raw')} UNION ALL SELECT dst, src FROM ${q('raw')} UNION ALL SELECT n, n FROM ${series(N, 'n')}) AS u`);
     if (d.name === 'postgres') await e.exec(`ANALYZE ${q('e0')}`);
     await e.exec(`CREATE TABLE ${q('edges')} AS SELECT g.src, g.dst, CAST(1 AS ${d.double}) / c.deg AS w FROM ${q('e0')} AS g JOIN (SELECT src, COUNT(*) AS deg FROM ${q('e0')} GROUP BY src) AS c ON g.src = c.src`);

@@ -61,7 +61,8 @@ export class GraphBuilder {
    * ReduceSum of `x` (shape `dims`) over `axes`. onnxruntime's CPU ReduceSum adds float32 values one after
    * another in float32: the 6.8 M-element sum of a GCN's loss came out 2.4e-3 relative off. A float32 sum
    * of at least LONG_SUM elements per output therefore runs in float64 (Cast, ReduceSum, Cast back), which
-   * costs a pass over the data and is exact to float32 rounding, as PyTorch's cascade summation is close to.
+   * costs a pass over the data and is exact to float32 rounding (PyTorch's cascade summation is about as
+   * accurate).
    */
   reduceSum(x: string, dims: readonly number[], axes: readonly number[], keepdims: 0 | 1 = 0): string {
     const n = axes.reduce((p, a) => p * dims[a]!, 1);
