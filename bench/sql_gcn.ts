@@ -25,6 +25,7 @@ import type { PayloadMode } from '../src/exec/sql/payload.js';
 import { featureOf, featureSql, reportSizes, setupTileFeatures } from './sql_gcn_ooc.js';
 import { profileEngine } from './sql_profile.js';
 import { inprocEpochs, torchConfigs } from './gcn_peers.js';
+import { createEdgeTables, seriesSql } from './gcn_edges.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,17 +89,10 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 
 async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   const e = ex.engine, d = e.dialect, q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
-  const series = (n: number, col: string) => (d.name === 'duckdb' ? `range(0, ${n}) AS t_${col}(${col})` : `generate_series(0, ${n - 1}) AS t_${col}(${col})`);
-  const big = d.name === 'duckdb' ? 'BIGINT' : 'BIGINT';
-  await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
-  // PostgreSQL plans each next statement from statistics (without them it guesses, e.g. 40,000 distinct
-  // edges for 2.5 M). The slow full-size DISTINCT itself was work_mem's doing: see PG_WORK_MEM.
+  const series = (n: number, col: string) => seriesSql(e, n, col);
   const analyze = async (t: string) => { if (d.name === 'postgres') await e.exec(`ANALYZE ${q(t)}`); };
-  await e.exec(`CREATE TABLE ${q('raw_edges')} AS SELECT CAST((CAST(e AS ${big}) * 2654435761) % ${N} AS INTEGER) AS src, CAST((CAST(e AS ${big}) * 40503 + ${d.intDiv(`CAST(e AS ${big})`, String(N))} * 7 + 12345) % ${N} AS INTEGER) AS dst FROM ${series(M, 'e')}`);
-  await analyze('raw_edges');
-  await e.exec(`CREATE TABLE ${q('edges0')} AS SELECT DISTINCT src, dst FROM (SELECT src, dst FROM ${q('raw_edges')} UNION ALL SELECT dst, src FROM ${q('raw_edges')} UNION ALL SELECT n, n FROM ${series(N, 'n')}) AS u`);
-  await analyze('edges0');
-  await e.exec(`CREATE TABLE ${q('edges')} AS SELECT g.src, g.dst, CAST(1 AS ${d.double}) / c.deg AS w FROM ${q('edges0')} AS g JOIN (SELECT src, COUNT(*) AS deg FROM ${q('edges0')} GROUP BY src) AS c ON g.src = c.src`);
+  await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
+  await createEdgeTables(e, schema, N, M);
   if (XTILES) await setupTileFeatures(ex, schema, { N, F, B, FT, hashed: XHASH });
   else {
     await e.exec(`CREATE TABLE ${q('features')} AS SELECT CAST(n AS INTEGER) AS node, CAST(f AS INTEGER) AS feature, ${featureSql('n', 'f', XHASH, d.double)} AS x FROM ${series(N, 'n')} CROSS JOIN ${series(F, 'f')}`);
@@ -108,7 +102,7 @@ async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   await e.exec(`CREATE TABLE ${q('labels')} AS SELECT CAST(n AS INTEGER) AS node, CAST((n * 7) % ${C} AS INTEGER) AS class FROM ${series(N, 'n')} WHERE n % 2 = 0`);
   await e.exec(`CREATE TABLE ${q('w1')} AS SELECT CAST(${d.intDiv('f', String(FT))} AS INTEGER) AS kf, CAST(f % ${FT} AS INTEGER) AS f, CAST(h AS INTEGER) AS h, (CAST((f * 17 + h * 13) % 29 AS ${d.double}) / 29 - 0.5) * 0.2 AS w FROM ${series(F, 'f')} CROSS JOIN ${series(HD, 'h')}`);
   await e.exec(`CREATE TABLE ${q('w2')} AS SELECT CAST(h AS INTEGER) AS h, CAST(c AS INTEGER) AS c, (CAST((h * 11 + c * 5) % 23 AS ${d.double}) / 23 - 0.5) * 0.2 AS w FROM ${series(HD, 'h')} CROSS JOIN ${series(C, 'c')}`);
-  for (const t of ['edges', XTILES ? 'features_tiles' : 'features_tiled', 'labels', 'w1', 'w2']) await analyze(t);
+  for (const t of [XTILES ? 'features_tiles' : 'features_tiled', 'labels', 'w1', 'w2']) await analyze(t);
 }
 
 async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * How fast can SQL itself do a GCN's sparse products? Hand-written statements, no relml plan in between,
- * on the graph of bench/sql_gcn.ts (same integer-hash edges, self loops, w = 1/deg(src)):
+ * on the graph of bench/sql_gcn.ts (bench/gcn_edges.ts):
  *   node dist/bench/sql_spmm_bound.js [--scale 1] [--widths 128,40] [--engines duckdb,postgres] [--runs 3] [--pg-work-mem 1GB|default]
  * For each width k it times Y = A·H, H a dense [nodes, k] matrix, in two layouts:
  *   rows     H as (node, col, v) rows: JOIN edges ON src = node, GROUP BY (dst, col) — the layout relml's
@@ -12,6 +12,7 @@
  * floor for any SQL-evaluated epoch on this machine, before any dense product or softmax.
  */
 import { duckdbExecutor, postgresExecutor, quoteIdent, type SqlExecutor } from '../src/exec/sql/index.js';
+import { createEdgeTables, seriesSql } from './gcn_edges.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,15 +32,11 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 async function bound(name: string, ex: SqlExecutor): Promise<void> {
   const e = ex.engine, d = e.dialect, schema = `relml_bench_bound_${process.pid}`;
   const q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
-  const series = (n: number, col: string) => (d.name === 'duckdb' ? `range(0, ${n}) AS t_${col}(${col})` : `generate_series(0, ${n - 1}) AS t_${col}(${col})`);
+  const series = (n: number, col: string) => seriesSql(e, n, col);
   const timed = async (sql: string): Promise<number> => { const t0 = performance.now(); await e.exec(sql); return (performance.now() - t0) / 1000; };
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
   try {
-    await e.exec(`CREATE TABLE ${q('raw')} AS SELECT CAST((CAST(e AS BIGINT) * 2654435761) % ${N} AS INTEGER) AS src, CAST((CAST(e AS BIGINT) * 40503 + ${d.intDiv('CAST(e AS BIGINT)', String(N))} * 7 + 12345) % ${N} AS INTEGER) AS dst FROM ${series(M, 'e')}`);
-    if (d.name === 'postgres') await e.exec(`ANALYZE ${q('raw')}`); // statistics for the next statement's plan
-    await e.exec(`CREATE TABLE ${q('e0')} AS SELECT DISTINCT src, dst FROM (SELECT src, dst FROM ${q('raw')} UNION ALL SELECT dst, src FROM ${q('raw')} UNION ALL SELECT n, n FROM ${series(N, 'n')}) AS u`);
-    if (d.name === 'postgres') await e.exec(`ANALYZE ${q('e0')}`);
-    await e.exec(`CREATE TABLE ${q('edges')} AS SELECT g.src, g.dst, CAST(1 AS ${d.double}) / c.deg AS w FROM ${q('e0')} AS g JOIN (SELECT src, COUNT(*) AS deg FROM ${q('e0')} GROUP BY src) AS c ON g.src = c.src`);
+    await createEdgeTables(e, schema, N, M);
     const nnz = (await e.query(`SELECT COUNT(*) FROM ${q('edges')}`))[0]![0]!;
     console.log(`${name}: ${N} nodes, ${nnz} nonzeros`);
     const total: Record<string, number> = { rows: 0, columns: 0 };
@@ -48,7 +45,7 @@ async function bound(name: string, ex: SqlExecutor): Promise<void> {
       await e.exec(`CREATE TABLE ${q(`hr${k}`)} AS SELECT CAST(n AS INTEGER) AS node, CAST(c AS INTEGER) AS col, ${val('n', 'c')} AS v FROM ${series(N, 'n')} CROSS JOIN ${series(k, 'c')}`);
       const cols = Array.from({ length: k }, (_, c) => c);
       await e.exec(`CREATE TABLE ${q(`hc${k}`)} AS SELECT CAST(n AS INTEGER) AS node, ${cols.map((c) => `${val('n', String(c))} AS c${c}`).join(', ')} FROM ${series(N, 'n')}`);
-      if (d.name === 'postgres') for (const t of ['edges', `hr${k}`, `hc${k}`]) await e.exec(`ANALYZE ${q(t)}`);
+      if (d.name === 'postgres') for (const t of [`hr${k}`, `hc${k}`]) await e.exec(`ANALYZE ${q(t)}`);
       const stmts = {
         rows: `CREATE TABLE ${q('y')} AS SELECT a.dst AS node, h.col, SUM(a.w * h.v) AS v FROM ${q('edges')} AS a JOIN ${q(`hr${k}`)} AS h ON h.node = a.src GROUP BY a.dst, h.col`,
         columns: `CREATE TABLE ${q('y')} AS SELECT a.dst AS node, ${cols.map((c) => `SUM(a.w * h.c${c}) AS c${c}`).join(', ')} FROM ${q('edges')} AS a JOIN ${q(`hc${k}`)} AS h ON h.node = a.src GROUP BY a.dst`,
