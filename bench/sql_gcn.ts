@@ -3,7 +3,7 @@
  * generated graph shaped like ogbn-arxiv scaled by --scale (1 = 169,343 nodes, 1,166,243 edges, 128
  * features, hidden 128, 40 classes):
  *   node dist/bench/sql_gcn.js [--scale 0.01] [--hidden 128] [--epochs 2] [--rowtile 1024] [--engines duckdb,postgres,reference]
- *     [--pg-work-mem 1GB|default]   (PostgreSQL's work_mem for the session; see PG_WORK_MEM)
+ *     [--pg-work-mem 1GB|default]   (PostgreSQL's work_mem for the session; see gcn_sql.ts pgConnection)
  *     [--sql-epochs N]   (epochs on DuckDB and PostgreSQL; default --epochs: one full-size PostgreSQL epoch takes over an hour)
  *     [--memory-limit 200MB --db /tmp/gcn.duckdb --lists off]   (DuckDB out of core: spills beyond the limit)
  *     [--profile]   (the slowest SQL statements of each epoch)  [--progress]   (statements over 2 s as they finish)
@@ -25,7 +25,7 @@ import type { PayloadMode } from '../src/exec/sql/payload.js';
 import { featureOf, featureSql, reportSizes, setupTileFeatures } from './sql_gcn_ooc.js';
 import { profileEngine } from './sql_profile.js';
 import { inprocEpochs, torchConfigs } from './gcn_peers.js';
-import { createEdgeTables, seriesSql } from './gcn_edges.js';
+import { analyzeTable, createEdgeTables, pgConnection, seriesSql } from './gcn_sql.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,13 +40,8 @@ const SQL_EPOCHS = Number(arg('sql-epochs', String(EPOCHS)));
 const B = Math.min(N, Number(arg('rowtile', '1024')));
 const ENGINES = arg('engines', 'duckdb,postgres,reference').split(',');
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
-/**
- * PostgreSQL's work_mem for this session (--pg-work-mem; 'default' keeps the server's). Its default, 4 MB,
- * makes every large hash aggregate spill in many batches: the full-size edge DISTINCT took over 8 minutes
- * with it and 4 s with 512 MB. DuckDB may use most of the machine's memory by default; this is the like.
- */
-const PG_WORK_MEM = arg('pg-work-mem', '1GB');
-const PG_CONFIG = PG_WORK_MEM === 'default' ? PG_URL : { connectionString: PG_URL, options: `-c work_mem=${PG_WORK_MEM}` };
+/** PostgreSQL's work_mem for this session (--pg-work-mem; see gcn_sql.ts pgConnection). */
+const PG_CONFIG = pgConnection(PG_URL, arg('pg-work-mem', '1GB'));
 const LR = 0.5;
 /** DuckDB: a memory_limit (e.g. 200MB) and a database file, to see it spill (out of core). */
 const MEMORY_LIMIT = arg('memory-limit', ''), DB_PATH = arg('db', ':memory:');
@@ -90,7 +85,7 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   const e = ex.engine, d = e.dialect, q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
   const series = (n: number, col: string) => seriesSql(e, n, col);
-  const analyze = async (t: string) => { if (d.name === 'postgres') await e.exec(`ANALYZE ${q(t)}`); };
+  const analyze = (t: string) => analyzeTable(e, schema, t);
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
   await createEdgeTables(e, schema, N, M);
   if (XTILES) await setupTileFeatures(ex, schema, { N, F, B, FT, hashed: XHASH });

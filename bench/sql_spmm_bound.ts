@@ -1,6 +1,6 @@
 /**
  * How fast can SQL itself do a GCN's sparse products? Hand-written statements, no relml plan in between,
- * on the graph of bench/sql_gcn.ts (bench/gcn_edges.ts):
+ * on the graph of bench/sql_gcn.ts (bench/gcn_sql.ts):
  *   node dist/bench/sql_spmm_bound.js [--scale 1] [--widths 128,40] [--engines duckdb,postgres] [--runs 3] [--pg-work-mem 1GB|default]
  * For each width k it times Y = A·H, H a dense [nodes, k] matrix, in two layouts:
  *   rows     H as (node, col, v) rows: JOIN edges ON src = node, GROUP BY (dst, col) — the layout relml's
@@ -12,7 +12,7 @@
  * floor for any SQL-evaluated epoch on this machine, before any dense product or softmax.
  */
 import { duckdbExecutor, postgresExecutor, quoteIdent, type SqlExecutor } from '../src/exec/sql/index.js';
-import { createEdgeTables, seriesSql } from './gcn_edges.js';
+import { analyzeTable, createEdgeTables, pgConnection, seriesSql } from './gcn_sql.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,8 +24,8 @@ const WIDTHS = arg('widths', '128,40').split(',').map(Number);
 const ENGINES = arg('engines', 'duckdb').split(',');
 const RUNS = Number(arg('runs', '3'));
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
-/** PostgreSQL's work_mem for the session, as in sql_gcn.ts (its 4 MB default spills every large hash aggregate). */
-const PG_WORK_MEM = arg('pg-work-mem', '1GB');
+/** PostgreSQL's work_mem for the session (gcn_sql.ts pgConnection). */
+const PG_CONFIG = pgConnection(PG_URL, arg('pg-work-mem', '1GB'));
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
@@ -45,7 +45,7 @@ async function bound(name: string, ex: SqlExecutor): Promise<void> {
       await e.exec(`CREATE TABLE ${q(`hr${k}`)} AS SELECT CAST(n AS INTEGER) AS node, CAST(c AS INTEGER) AS col, ${val('n', 'c')} AS v FROM ${series(N, 'n')} CROSS JOIN ${series(k, 'c')}`);
       const cols = Array.from({ length: k }, (_, c) => c);
       await e.exec(`CREATE TABLE ${q(`hc${k}`)} AS SELECT CAST(n AS INTEGER) AS node, ${cols.map((c) => `${val('n', String(c))} AS c${c}`).join(', ')} FROM ${series(N, 'n')}`);
-      if (d.name === 'postgres') for (const t of [`hr${k}`, `hc${k}`]) await e.exec(`ANALYZE ${q(t)}`);
+      for (const t of [`hr${k}`, `hc${k}`]) await analyzeTable(e, schema, t);
       const stmts = {
         rows: `CREATE TABLE ${q('y')} AS SELECT a.dst AS node, h.col, SUM(a.w * h.v) AS v FROM ${q('edges')} AS a JOIN ${q(`hr${k}`)} AS h ON h.node = a.src GROUP BY a.dst, h.col`,
         columns: `CREATE TABLE ${q('y')} AS SELECT a.dst AS node, ${cols.map((c) => `SUM(a.w * h.c${c}) AS c${c}`).join(', ')} FROM ${q('edges')} AS a JOIN ${q(`hc${k}`)} AS h ON h.node = a.src GROUP BY a.dst`,
@@ -67,7 +67,7 @@ for (const name of ENGINES) {
   let ex: SqlExecutor;
   if (name === 'duckdb') ex = await duckdbExecutor();
   else if (name === 'postgres') {
-    try { ex = await postgresExecutor(PG_WORK_MEM === 'default' ? PG_URL : { connectionString: PG_URL, options: `-c work_mem=${PG_WORK_MEM}` }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
+    try { ex = await postgresExecutor(PG_CONFIG); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
   } else { console.error(`unknown engine '${name}' (duckdb, postgres)`); process.exit(2); }
   try { await bound(name, ex); } finally { await ex.close(); }
 }
