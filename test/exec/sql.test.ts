@@ -10,7 +10,8 @@
  * tile (payload 'tile', payload.ts), on DuckDB (where tile products read slices of the stored lists) and
  * on PostgreSQL (float8[]); the plain configurations use the default rule ('auto'). 'duckdb-tiles-nogather'
  * forbids list() gathers (gatherMax 0, as under a tight memory_limit): products slice stored tiles or
- * fall back to join + GROUP BY.
+ * fall back to join + GROUP BY. 'duckdb-blobs' stores every relation as one blob per tile and runs every
+ * kernel as one of relml's registered functions (payload 'blob').
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -47,7 +48,7 @@ function gradCase(seed: number): { plan: Plan; bindings: Record<string, { shape:
   return { plan, bindings, ops: prog.ops.join(' -> ') };
 }
 
-const CONFIGS = [...ENGINES, 'duckdb-lists', 'duckdb-tiles', 'postgres-tiles', 'duckdb-tiles-nogather'] as const;
+const CONFIGS = [...ENGINES, 'duckdb-lists', 'duckdb-tiles', 'postgres-tiles', 'duckdb-tiles-nogather', 'duckdb-blobs'] as const;
 const OPEN: Record<(typeof CONFIGS)[number], () => Promise<SqlExecutor | string>> = {
   duckdb: () => openEngine('duckdb'),
   postgres: () => openEngine('postgres'),
@@ -56,6 +57,8 @@ const OPEN: Record<(typeof CONFIGS)[number], () => Promise<SqlExecutor | string>
   'postgres-tiles': () => openEngine('postgres', { payload: 'tile' }),
   // As under a small memory_limit: list products only where both operands are sliced from stored tiles.
   'duckdb-tiles-nogather': () => openEngine('duckdb', { payload: 'tile', listDotMin: 1, keyDotMinTile: 1, gatherMax: 0 }),
+  // Every kernel a registered function on tile blobs (lower_blob.ts, duckdb_kernels.ts).
+  'duckdb-blobs': () => openEngine('duckdb', { payload: 'blob' }),
 };
 
 // PostgreSQL's float8[] payload costs ~30x per plan (unnest / ARRAY subqueries per tile): a third of the cases.

@@ -4,7 +4,8 @@
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { SqlError } from '../../errors.js';
-import type { ColumnData, Dialect, SqlEngine } from './engine.js';
+import type { ColumnData, Dialect, KernelFunctionHost, SqlEngine } from './engine.js';
+import { registerKernelFunctions, type KernelCalls } from './duckdb_kernels.js';
 
 export const DUCKDB_DIALECT: Dialect = {
   name: 'duckdb',
@@ -33,7 +34,14 @@ export interface DuckDBOptions {
 
 export class DuckDBEngine implements SqlEngine {
   readonly dialect = DUCKDB_DIALECT;
-  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection) {}
+  readonly kernelFunctions: KernelFunctionHost;
+  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, calls: KernelCalls) {
+    this.kernelFunctions = {
+      callId: (call) => calls.id(call),
+      appendTiles: (table, keys, tiles) => this.appendTiles(table, keys, tiles),
+      readTiles: (sql) => this.readTiles(sql),
+    };
+  }
 
   static async open(opts: DuckDBOptions = {}): Promise<DuckDBEngine> {
     // The executor never relies on the order of rows in a table (tiles are rebuilt from element indices,
@@ -43,7 +51,8 @@ export class DuckDBEngine implements SqlEngine {
     if (opts.threads !== undefined) config.threads = String(opts.threads);
     try {
       const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
-      return new DuckDBEngine(instance, await instance.connect());
+      const conn = await instance.connect();
+      return new DuckDBEngine(instance, conn, registerKernelFunctions(conn));
     } catch (e) {
       throw new SqlError('duckdb', `cannot open database: ${(e as Error).message}`);
     }
@@ -85,6 +94,39 @@ export class DuckDBEngine implements SqlEngine {
       ap.closeSync();
     } catch (e) {
       throw new SqlError('duckdb', `append to ${table}: ${(e as Error).message}`);
+    }
+  }
+
+  private async appendTiles(table: string, keys: readonly (readonly number[])[], tiles: readonly Uint8Array[]): Promise<void> {
+    const bare = /^"([a-z][a-z0-9_]*)"$/.exec(table)?.[1];
+    if (!bare) throw new SqlError('duckdb', `append: ${table} is not an internal table name`);
+    try {
+      const ap = await this.conn.createAppender(bare, 'main', 'temp');
+      tiles.forEach((t, r) => {
+        for (const k of keys[r]!) ap.appendInteger(k);
+        ap.appendBlob(t);
+        ap.endRow();
+      });
+      ap.flushSync();
+      ap.closeSync();
+    } catch (e) {
+      throw new SqlError('duckdb', `append to ${table}: ${(e as Error).message}`);
+    }
+  }
+
+  private async readTiles(sql: string): Promise<{ keys: number[][]; tiles: Uint8Array[] }> {
+    try {
+      const reader = await this.conn.runAndReadAll(sql);
+      const cols = reader.getColumns();
+      const last = cols.length - 1, n = cols[last]?.length ?? 0;
+      const keys: number[][] = [], tiles: Uint8Array[] = [];
+      for (let r = 0; r < n; r++) {
+        keys.push(cols.slice(0, last).map((c) => toNumber(c[r]!)));
+        tiles.push((cols[last]![r] as { bytes: Uint8Array }).bytes);
+      }
+      return { keys, tiles };
+    } catch (e) {
+      throw new SqlError('duckdb', (e as Error).message, { statement: sql });
     }
   }
 

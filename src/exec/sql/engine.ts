@@ -4,6 +4,8 @@
  * Every statement takes its values as parameters; the dialect says how to write the few constructs the
  * two engines spell differently.
  */
+import type { KernelCall } from '../../kernels/registry.js';
+
 export interface Dialect {
   readonly name: 'duckdb' | 'postgres';
   /** Column type of payload values. */
@@ -43,8 +45,23 @@ export interface ColumnData {
   readonly values: ArrayLike<number>;
 }
 
+/**
+ * relml's kernels registered as the engine's own functions (DuckDB: duckdb_kernels.ts), which the blob
+ * payload needs: kernel-call ids for the SQL, and tiles in and out as bytes.
+ */
+export interface KernelFunctionHost {
+  /** The id under which the functions find `call`. */
+  callId(call: KernelCall): number;
+  /** Appends one row per tile (its key, its blob.ts bytes) to a table (an already quoted name) created by this session. */
+  appendTiles(table: string, keys: readonly (readonly number[])[], tiles: readonly Uint8Array[]): Promise<void>;
+  /** Runs a query whose last column is a tile blob and every other an integer key. */
+  readTiles(sql: string): Promise<{ keys: number[][]; tiles: Uint8Array[] }>;
+}
+
 export interface SqlEngine {
   readonly dialect: Dialect;
+  /** Present when the engine runs relml's kernels as registered functions (the blob payload). */
+  readonly kernelFunctions?: KernelFunctionHost;
   /** Runs one statement; resolves to the number of rows it changed (-1 when the engine does not say). */
   exec(sql: string, params?: readonly number[]): Promise<number>;
   /** Runs a query whose columns are all numeric; returns them column-wise. */

@@ -32,6 +32,9 @@ import { readsTileSlices } from './kernels.js';
 import { columnNames, fusableJoin, lowerFused, lowerNode, srcOf } from './lower.js';
 import { lowerTile } from './lower_tile.js';
 import { choosePayloads, completeTiles, denseElems, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
+import { blobScalarView, lowerBlob, lowerBlobFused, packLists, packTiles, type BlobCtx } from './lower_blob.js';
+import { densify, encodeTile, decodeTile } from './blob.js';
+import { castTile } from '../../tile.js';
 
 /**
  * An existing table bound to a plan input: in scalar rows (one row per element, with the key columns, the
@@ -166,7 +169,8 @@ export class SqlExecutor implements Executor {
       const out: Relation[] = [];
       for (let j = 0; j < plan.outputs.length; j++) {
         const node = plan.outputs[j]!;
-        const rel = await s.read(tables.get(node)!, node.schema, opts.precision ?? node.schema.dtype, plan.names[j]!);
+        const dtype = opts.precision ?? node.schema.dtype, blob = s.blobTable(node);
+        const rel = blob ? await s.readBlobs(blob, node.schema, dtype, plan.names[j]!) : await s.read(tables.get(node)!, node.schema, dtype, plan.names[j]!);
         if (opts.checkFinite ?? true) checkFinite(rel, `output '${plan.names[j]}' (${node.op} node #${node.id})`);
         out.push(rel);
       }
@@ -205,8 +209,9 @@ export class SqlSession {
   async createTable(schema: Schema, payload: Payload = 'scalar'): Promise<string> {
     const name = internalIdent(`relml_t${this.id}_${this.tableCount++}`);
     const d = this.engine.dialect;
-    const names = payload === 'tile' ? [...schema.keys.map((_, j) => `k${j}`), 't'] : columnNames(schema);
-    const cols = names.map((c) => `${internalIdent(c)} ${c === 'v' ? d.double : c === 't' ? d.doubleList : d.int}`).join(', ');
+    const names = payload !== 'scalar' ? [...schema.keys.map((_, j) => `k${j}`), 't'] : columnNames(schema);
+    const list = payload === 'blob' ? 'BLOB' : d.doubleList;
+    const cols = names.map((c) => `${internalIdent(c)} ${c === 'v' ? d.double : c === 't' ? list : d.int}`).join(', ');
     await this.exec(d.createTemp(name, cols));
     return name;
   }
@@ -299,6 +304,7 @@ export class SqlSession {
    */
   async compute(plan: Plan, bindings: Readonly<Record<string, SqlBinding>>, opts: SqlRunOptions = {}): Promise<Map<Node, string>> {
     plan.inputs();
+    if (this.options.payload === 'blob') return this.computeBlobs(plan, bindings, opts);
     const tables = new Map<Node, string>();
     const dialect = this.engine.dialect;
     const nodes = plan.nodes();
@@ -394,6 +400,117 @@ export class SqlSession {
       }
     }
     return new Map([...tables].map(([n, t]) => [n, isTile(n) ? scalarView(t, n.schema, dialect) : t]));
+  }
+
+  /** Raw blob tables of the nodes the last computeBlobs stored (run() reads outputs from them directly). */
+  private readonly blobs = new Map<Node, string>();
+
+  /** The blob table of a node computed in the blob payload, if it was. */
+  blobTable(node: Node): string | undefined { return this.blobs.get(node); }
+
+  /**
+   * compute() in the blob payload (lower_blob.ts): every node is a table of tile blobs computed by the
+   * engine's registered kernel functions. Bound tables are packed into tiles first (sparse ones as CSR);
+   * nodes without a blob lowering (retile) run the scalar lowering on their inputs' elements and are packed.
+   */
+  private async computeBlobs(plan: Plan, bindings: Readonly<Record<string, SqlBinding>>, opts: SqlRunOptions): Promise<Map<Node, string>> {
+    const host = this.engine.kernelFunctions, dialect = this.engine.dialect;
+    if (!host) throw new PlanError(`payload 'blob' runs relml's kernels as registered functions of the engine, which ${dialect.name} does not have (DuckDB does)`);
+    const nodes = plan.nodes(), tables = new Map<Node, string>();
+    const uses = new Map<Node, number>();
+    for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
+    for (const o of plan.outputs) uses.set(o, Infinity);
+    const maxDepth = this.options.inlineDepth ?? DEFAULT_INLINE_DEPTH.duckdb;
+    const inlined = new Map<Node, number>();
+    const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);
+    const complete = completeTiles(nodes, (n) => {
+      const b = bound(n);
+      return !(b instanceof SqlTable) || b.tile !== undefined || b.dense || n.schema.tile.every((t) => t.size === 1);
+    });
+    // A sum over a join that nothing else reads is one statement (lowerBlobFused).
+    const fused = new Set<Node>();
+    for (const n of nodes) {
+      const j = n.inputs[0];
+      if (n.op === 'aggregate' && n.attrs.fn === 'sum' && n.inputs.length === 1 && j?.op === 'join' && uses.get(j) === 1) fused.add(j);
+    }
+    const ctxOf = (params: Params): BlobCtx => ({ params, dialect, isTile: () => true, callId: (c) => host.callId(c) });
+    const lower = (x: Node, params: Params): string => {
+      const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
+      const ins = (j ?? x).inputs.map((i) => source(i, params));
+      if (j) return lowerBlobFused(x, j, ins, ctxOf(params));
+      const native = lowerBlob(x, ins, ctxOf(params));
+      if (native) return native;
+      const rows = x.inputs.map((n, k) => blobScalarView(ins[k]!, n.schema, dialect));
+      return packTiles(lowerNode(x, rows, { params, dialect, listDotMin: Infinity, isTile: () => false }), x.schema, complete.get(x) === true);
+    };
+    const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
+    const store = async (node: Node, select: string, params: readonly number[] = []): Promise<string> => {
+      const table = await this.createTable(node.schema, 'blob');
+      await this.exec(`INSERT INTO ${table} ${select}`, params);
+      return table;
+    };
+    for (const node of nodes) {
+      const where = `${node.op} ${OPS[node.op].describe(node.attrs)} (node #${node.id})`;
+      try {
+        if (node.op === 'input') {
+          const b = bindings[node.attrs.name as string];
+          if (b instanceof SqlTable) {
+            const from = await this.bindTable(node, b, opts.checkBounds ?? true);
+            tables.set(node, await store(node, b.tile !== undefined ? packLists(from, node.schema) : packTiles(`SELECT * FROM ${from}`, node.schema, complete.get(node) === true)));
+          } else {
+            const rel = bindInput(node, b, 'float64');
+            if (opts.checkFinite ?? true) checkFinite(rel, `input '${String(node.attrs.name)}'`);
+            tables.set(node, await this.loadBlobs(rel));
+          }
+        } else if (node.op === 'const') {
+          tables.set(node, await this.loadBlobs(node.attrs.value as Relation));
+        } else {
+          if (fused.has(node)) continue;
+          const reads = node.inputs.flatMap((x) => (fused.has(x) ? x.inputs : [x]));
+          const depth = 1 + Math.max(0, ...reads.map((x) => inlined.get(x) ?? 0));
+          if (uses.get(node) === 1 && depth <= maxDepth) { inlined.set(node, depth); continue; }
+          const params = new Params(dialect);
+          const select = lower(node, params);
+          tables.set(node, await store(node, select, params.values));
+        }
+      } catch (e) {
+        if (e instanceof SqlError) throw new SqlError(dialect.name, `${where}: ${e.message}`, { ...e.details, node: node.id });
+        if (e instanceof RelmlError) throw e;
+        throw new SqlError(dialect.name, `${where}: ${(e as Error).message}`, { node: node.id });
+      }
+    }
+    this.blobs.clear();
+    for (const [n, t] of tables) this.blobs.set(n, t);
+    return new Map([...tables].map(([n, t]) => [n, blobScalarView(t, n.schema, dialect)]));
+  }
+
+  /** Loads a relation's tiles as blobs (sparse tiles stay CSR). */
+  async loadBlobs(rel: Relation): Promise<string> {
+    const table = await this.createTable(rel.schema, 'blob');
+    const keys: number[][] = [], tiles: Uint8Array[] = [];
+    for (const { key, tile } of rel.tuples()) { keys.push([...key]); tiles.push(encodeTile(castTile(tile, 'float64'))); }
+    if (tiles.length) {
+      this.statements.push(`-- append ${tiles.length} tile(s) to ${table}`);
+      await this.engine.kernelFunctions!.appendTiles(table, keys, tiles);
+    }
+    return table;
+  }
+
+  /** Reads a blob table back as a relation (sparse tiles densified, as every executor returns them). */
+  async readBlobs(table: string, schema: Schema, dtype: DType, name: string): Promise<Relation> {
+    const sql = `SELECT ${[...schema.keys.map((_, j) => `o.k${j}`), 'o.t'].join(', ')} FROM ${table} AS o`;
+    this.statements.push(sql);
+    const { keys, tiles } = await this.engine.kernelFunctions!.readTiles(sql);
+    const rel = new Relation({ ...schema, dtype }, name);
+    tiles.forEach((bytes, r) => {
+      const t = densify(decodeTile(bytes, `${name} tile at key (${keys[r]})`), name);
+      const want = tileShapeAt(schema, keys[r]!);
+      if (t.shape.length !== want.length || t.shape.some((d, j) => d !== want[j])) throw new PlanError(`SQL executor: ${name} tile at key (${keys[r]}) came back with shape [${t.shape}], expected [${want}]`);
+      const data = allocData(dtype, t.data.length);
+      data.set(t.data);
+      rel.set(keys[r]!, makeTile(t.shape, dtype, data));
+    });
+    return rel;
   }
 
   /** Loads a relation in the given payload (tiles: loaded as rows, then gathered by the engine). */

@@ -39,8 +39,9 @@ import { stridesOf } from '../../tile.js';
 import type { Dialect } from './engine.js';
 import { sqlInt } from './ident.js';
 
-export type Payload = 'scalar' | 'tile';
-export type PayloadMode = 'scalar' | 'tile' | 'auto';
+/** 'blob': one opaque tile per row, computed by registered kernel functions (DuckDB; lower_blob.ts). */
+export type Payload = 'scalar' | 'tile' | 'blob';
+export type PayloadMode = 'scalar' | 'tile' | 'auto' | 'blob';
 
 /**
  * Smallest tile stored as a list under 'auto': below it a list's per-row overhead outweighs the rows it
@@ -65,7 +66,7 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 export const isRagged = (s: Schema): boolean => s.tile.some((t) => t.key !== null && t.extent % t.size !== 0);
 
 /** The SQL size of tile dim d at the row's key (alias `x`): a constant unless the dim is ragged. */
-function dimSize(s: Schema, d: number, alias: string): string {
+export function dimSize(s: Schema, d: number, alias: string): string {
   const t = s.tile[d]!;
   if (t.key === null || t.extent % t.size === 0) return sqlInt(t.size);
   return `LEAST(${sqlInt(t.size)}, ${sqlInt(t.extent)} - ${alias}.k${sqlInt(t.key)} * ${sqlInt(t.size)})`;
