@@ -7,7 +7,9 @@
  *     [--sql-epochs N]   (epochs on DuckDB and PostgreSQL; default --epochs: one full-size PostgreSQL epoch takes over an hour)
  *     [--memory-limit 200MB --db /tmp/gcn.duckdb --lists off]   (DuckDB out of core: spills beyond the limit)
  *     [--profile]   (the slowest SQL statements of each epoch)  [--progress]   (statements over 2 s as they finish)
- *     [--nodes N --edges M]   (instead of --scale)  [--payload scalar|tile|auto]   (SqlExecutorOptions.payload)
+ *     [--nodes N --edges M]   (instead of --scale)  [--payload scalar|tile|auto|blob]   (SqlExecutorOptions.payload)
+ *     [--dtype float32|float64]   (the plan's; default float32 with --payload blob, float64 otherwise)
+ *     [--atile 1|N --rowtile B]   (adjacency tiles of one edge or the whole matrix; feature row tiles; blob: N, N)
  *     [--xtiles --ftile FT --xhash]   (features stored as one list per B × FT tile, W1 tiled by FT; hashed,
  *                                      incompressible feature values; see bench/sql_gcn_ooc.ts)
  *     [--engines inproc,torch --arows N --inproc-rowtile N --inproc-sites 1 --torch-blas openblas1,reference]   (bench/gcn_peers.ts)
@@ -26,6 +28,7 @@ import { featureOf, featureSql, reportSizes, setupTileFeatures } from './sql_gcn
 import { profileEngine } from './sql_profile.js';
 import { inprocEpochs, torchConfigs } from './gcn_peers.js';
 import { analyzeTable, createEdgeTables, pgConnection, seriesSql } from './gcn_sql.js';
+import { kernelFunctionProfile } from '../src/exec/sql/duckdb_kernels.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,8 +39,18 @@ const N = Number(arg('nodes', String(Math.max(10, Math.round(169_343 * SCALE))))
 const F = Number(arg('features', '128')), HD = Number(arg('hidden', '128')), C = Number(arg('classes', '40'));
 const EPOCHS = Number(arg('epochs', '2'));
 const SQL_EPOCHS = Number(arg('sql-epochs', String(EPOCHS)));
-/** Rows per feature tile: dense products then contract blocks of rows (list_dot_product over B), not single rows. */
-const B = Math.min(N, Number(arg('rowtile', '1024')));
+const PAYLOAD = arg('payload', 'auto') as PayloadMode;
+/**
+ * Rows per feature tile: dense products then contract blocks of rows (list_dot_product over B), not single
+ * rows. The blob payload (registered kernels on whole tiles) takes the in-process plan's tiling: one tile.
+ */
+const B = Math.min(N, Number(arg('rowtile', PAYLOAD === 'blob' ? String(N) : '1024')));
+/**
+ * Rows per adjacency tile (and label tile): 1 = one row per edge, the scalar plan; N = the adjacency as one
+ * sparse tile, which the blob payload multiplies with spmm (A·H must then read H as one tile: B = N).
+ */
+const AT = Math.min(N, Number(arg('atile', PAYLOAD === 'blob' ? String(N) : '1')));
+if (AT !== 1 && AT !== N) throw new Error(`--atile must be 1 or the node count ${N}`);
 const ENGINES = arg('engines', 'duckdb,postgres,reference').split(',');
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
 /** PostgreSQL's work_mem for this session (--pg-work-mem; see gcn_sql.ts pgConnection). */
@@ -54,7 +67,6 @@ const PROGRESS = process.argv.includes('--progress');
 /** Features stored as tiles of B × FT (sql_gcn_ooc.ts), W1 tiled by FT; --xhash: incompressible values. */
 const XTILES = process.argv.includes('--xtiles'), XHASH = process.argv.includes('--xhash');
 const FT = Math.min(F, Number(arg('ftile', String(F))));
-const PAYLOAD = arg('payload', 'auto') as PayloadMode;
 /**
  * Under --memory-limit: the largest operand list products may gather with list() (states do not spill),
  * and every node in a table of its own (inlined chains keep several operators' state alive at once).
@@ -70,15 +82,16 @@ const classOf = (n: number) => (n * 7) % C;
 const w1Of = (f: number, h: number) => (((f * 17 + h * 13) % 29) / 29 - 0.5) * 0.2;
 const w2Of = (h: number, c: number) => (((h * 11 + c * 5) % 23) / 23 - 0.5) * 0.2;
 
-const f64 = { dtype: 'float64' as const };
+/** The plan's dtype: the SQL lowerings compute in float64 whatever it is; blob tiles carry it (float32 = the in-process run's). */
+const f64 = { dtype: arg('dtype', PAYLOAD === 'blob' ? 'float32' : 'float64') as 'float32' | 'float64' };
 const nTrain = Math.ceil(N / 2);
 const loss = (A: Tensor, X: Tensor, Y: Tensor, W1: Tensor, W2: Tensor) => {
   const h = r.relu(r.einsum('ij,jh->ih', A, r.einsum('jf,fh->jh', X, W1)));
   const z = r.einsum('ij,jc->ic', A, r.einsum('jh,hc->jc', h, W2));
   return r.div(r.neg(r.sum(r.mul(Y, r.logSoftmax(z, 1)))), nTrain);
 };
-const plan = gradPlan(loss, [input('A', [N, N], { ...f64, tile: [1, 1] }), input('X', [N, F], { ...f64, tile: [B, FT] }),
-  input('Y', [N, C], { ...f64, tile: [1, C] }), input('W1', [F, HD], { ...f64, tile: [FT, HD] }), input('W2', [HD, C], f64)], [3, 4]);
+const plan = gradPlan(loss, [input('A', [N, N], { ...f64, tile: [AT, AT] }), input('X', [N, F], { ...f64, tile: [B, FT] }),
+  input('Y', [N, C], { ...f64, tile: [AT, C] }), input('W1', [F, HD], { ...f64, tile: [FT, HD] }), input('W2', [HD, C], f64)], [3, 4]);
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
@@ -108,13 +121,21 @@ async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
   console.log(`${name}: tables generated in ${((performance.now() - t0) / 1000).toFixed(1)} s (${edges} edges incl. reverse and self loops); ${await reportSizes(ex, schema, DB_PATH)}`);
   const W1 = new SqlTable({ table: 'w1', schema, keys: ['kf', null], index: ['f', 'h'], value: 'w', dense: true });
   const W2 = new SqlTable({ table: 'w2', schema, keys: [null, null], index: ['h', 'c'], value: 'w', dense: true });
-  const bindings = {
-    arg0: new SqlTable({ table: 'edges', schema, keys: ['src', 'dst'], value: 'w' }),
+  const bindings: Record<string, SqlTable> = {
+    arg0: AT === 1 ? new SqlTable({ table: 'edges', schema, keys: ['src', 'dst'], value: 'w' }) : new SqlTable({ table: 'edges', schema, keys: [null, null], index: ['src', 'dst'], value: 'w' }),
     arg1: XTILES ? new SqlTable({ table: 'features_tiles', schema, keys: ['kb', 'kf'], tile: 't' })
       : new SqlTable({ table: 'features_tiled', schema, keys: ['kb', 'kf'], index: ['ib', 'jf'], value: 'x', dense: true }),
-    arg2: new SqlTable({ table: 'labels', schema, keys: ['node', null], index: [null, 'class'] }),
+    arg2: AT === 1 ? new SqlTable({ table: 'labels', schema, keys: ['node', null], index: [null, 'class'] }) : new SqlTable({ table: 'labels', schema, keys: [null, null], index: ['node', 'class'] }),
     arg3: W1, arg4: W2,
   };
+  if (PAYLOAD === 'blob') {
+    // The adjacency and the features do not change between steps: packed into tile blobs once (like the
+    // in-process run's CSR and feature arrays, built before its epochs are timed), read as they are after.
+    const t2 = performance.now();
+    bindings.arg0 = await ex.packTable(plan, 'arg0', bindings.arg0, { table: 'edges_blob', schema });
+    bindings.arg1 = await ex.packTable(plan, 'arg1', bindings.arg1, { table: 'features_blob', schema });
+    console.log(`${name}: adjacency and features packed into tile blobs in ${((performance.now() - t2) / 1000).toFixed(1)} s`);
+  }
   const times: number[] = [];
   const report = PROFILE || PROGRESS ? profileEngine(ex, PROGRESS ? (l) => console.log(`${name}:${l}`) : undefined) : null;
   try {
@@ -123,7 +144,7 @@ async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
       const l = await sqlTrainStep(ex, plan, bindings, [{ grad: 'grad3', table: W1 }, { grad: 'grad4', table: W2 }], { lr: LR, checkBounds: ep === 0 });
       times.push((performance.now() - t1) / 1000);
       console.log(`${name}: epoch ${ep}: loss ${l.toFixed(6)}, ${times[times.length - 1]!.toFixed(2)} s`);
-      if (report && PROFILE) console.log(report());
+      if (report && PROFILE) console.log(`${report()}\n${kernelFunctionProfile()}`);
     }
     console.log(`RESULT ${name}: ${median(times).toFixed(2)} s/epoch (median of ${SQL_EPOCHS})`);
   } finally {

@@ -4,35 +4,39 @@
  * (a 21.7 M-element tile in 0.1 s, where the same elements as a DOUBLE[] list take 1.2 s).
  *
  * Layout (little-endian; every section starts on an 8-byte boundary):
- *   int32 header: MAGIC, kind (0 dense, 1 CSR), rank, nnz (CSR) or 0, dims[rank], padding to an even count
- *   dense: float64 × prod(dims), row-major
- *   CSR (rank 2 only): float64 values × nnz, int32 indptr × (rows + 1), int32 indices × nnz
+ *   int32 header: MAGIC, kind (bit 0: CSR, bit 1: float32 values), rank, nnz (CSR) or 0, dims[rank],
+ *                 padding to an even count
+ *   dense: values × prod(dims), row-major
+ *   CSR (rank 2 only): values × nnz, int32 indptr × (rows + 1), int32 indices × nnz
+ * Values are float64, or float32 (a float32 plan's tiles: half the bytes to move, the in-process
+ * executor's arithmetic).
  */
 import { KernelError } from '../../errors.js';
-import { sizeOf, type Tile } from '../../tile.js';
+import { allocData, sizeOf, type DType, type Tile } from '../../tile.js';
 
 const MAGIC = 0x524c5431; // 'RLT1'
-const DENSE = 0, CSR = 1;
+const CSR = 1, SINGLE = 2;
 
 const headerInts = (rank: number): number => { const n = 4 + rank; return n + (n % 2); };
 
-/** The bytes of a float64 tile (dense, or CSR when it carries a pattern). */
+const view = (dtype: DType, buf: ArrayBufferLike, offset: number, n: number) => (dtype === 'float64' ? new Float64Array(buf, offset, n) : new Float32Array(buf, offset, n));
+
+/** The bytes of a tile (dense, or CSR when it carries a pattern), values in its dtype. */
 export function encodeTile(t: Tile): Uint8Array {
-  const rank = t.shape.length, h = headerInts(rank);
+  const rank = t.shape.length, h = headerInts(rank), e = t.dtype === 'float64' ? 8 : 4, single = t.dtype === 'float64' ? 0 : SINGLE;
   if (t.csr) {
     const nnz = t.data.length, rows = t.csr.indptr.length - 1;
-    const bytes = new Uint8Array(h * 4 + nnz * 8 + (rows + 1 + nnz) * 4);
-    const head = new Int32Array(bytes.buffer, 0, h);
-    head.set([MAGIC, CSR, rank, nnz, ...t.shape]);
-    new Float64Array(bytes.buffer, h * 4, nnz).set(t.data);
-    new Int32Array(bytes.buffer, h * 4 + nnz * 8, rows + 1).set(t.csr.indptr);
-    new Int32Array(bytes.buffer, h * 4 + nnz * 8 + (rows + 1) * 4, nnz).set(t.csr.indices);
+    const bytes = new Uint8Array(h * 4 + nnz * e + (rows + 1 + nnz) * 4);
+    new Int32Array(bytes.buffer, 0, h).set([MAGIC, CSR | single, rank, nnz, ...t.shape]);
+    view(t.dtype, bytes.buffer, h * 4, nnz).set(t.data);
+    new Int32Array(bytes.buffer, h * 4 + nnz * e, rows + 1).set(t.csr.indptr);
+    new Int32Array(bytes.buffer, h * 4 + nnz * e + (rows + 1) * 4, nnz).set(t.csr.indices);
     return bytes;
   }
   const n = sizeOf(t.shape);
-  const bytes = new Uint8Array(h * 4 + n * 8);
-  new Int32Array(bytes.buffer, 0, h).set([MAGIC, DENSE, rank, 0, ...t.shape]);
-  new Float64Array(bytes.buffer, h * 4, n).set(t.data);
+  const bytes = new Uint8Array(h * 4 + n * e);
+  new Int32Array(bytes.buffer, 0, h).set([MAGIC, single, rank, 0, ...t.shape]);
+  view(t.dtype, bytes.buffer, h * 4, n).set(t.data);
   return bytes;
 }
 
@@ -45,22 +49,23 @@ export function decodeTile(raw: Uint8Array, what: string): Tile {
   const head0 = new Int32Array(bytes.buffer, bytes.byteOffset, 4);
   if (head0[0] !== MAGIC) bad('wrong magic number');
   const kind = head0[1]!, rank = head0[2]!, nnz = head0[3]!;
-  if (rank < 0 || rank > 16 || (kind !== DENSE && kind !== CSR) || (kind === CSR && rank !== 2)) bad(`kind ${kind}, rank ${rank}`);
+  if (rank < 0 || rank > 16 || kind < 0 || kind > 3 || ((kind & CSR) !== 0 && rank !== 2)) bad(`kind ${kind}, rank ${rank}`);
+  const dtype: DType = kind & SINGLE ? 'float32' : 'float64', e = dtype === 'float64' ? 8 : 4;
   const h = headerInts(rank);
   const shape = [...new Int32Array(bytes.buffer, bytes.byteOffset + 16, rank)];
   if (shape.some((d) => d < 0)) bad(`shape [${shape.join(',')}]`);
   const base = bytes.byteOffset + h * 4;
-  if (kind === DENSE) {
+  if ((kind & CSR) === 0) {
     const n = sizeOf(shape);
-    if (bytes.byteLength !== h * 4 + n * 8) bad(`${bytes.byteLength} bytes for shape [${shape.join(',')}]`);
-    return { shape, dtype: 'float64', data: new Float64Array(bytes.buffer, base, n) };
+    if (bytes.byteLength !== h * 4 + n * e) bad(`${bytes.byteLength} bytes for shape [${shape.join(',')}]`);
+    return { shape, dtype, data: view(dtype, bytes.buffer, base, n) };
   }
   const rows = shape[0]!;
-  if (nnz < 0 || bytes.byteLength !== h * 4 + nnz * 8 + (rows + 1 + nnz) * 4) bad(`${bytes.byteLength} bytes for a CSR tile of ${nnz} nonzeros`);
-  const data = new Float64Array(bytes.buffer, base, nnz);
-  const indptr = new Int32Array(bytes.buffer, base + nnz * 8, rows + 1);
-  const indices = new Int32Array(bytes.buffer, base + nnz * 8 + (rows + 1) * 4, nnz);
-  return { shape, dtype: 'float64', data, csr: { indptr, indices } };
+  if (nnz < 0 || bytes.byteLength !== h * 4 + nnz * e + (rows + 1 + nnz) * 4) bad(`${bytes.byteLength} bytes for a CSR tile of ${nnz} nonzeros`);
+  const data = view(dtype, bytes.buffer, base, nnz);
+  const indptr = new Int32Array(bytes.buffer, base + nnz * e, rows + 1);
+  const indices = new Int32Array(bytes.buffer, base + nnz * e + (rows + 1) * 4, nnz);
+  return { shape, dtype, data, csr: { indptr, indices } };
 }
 
 /** Largest tile the kernel functions densify (a sparse operand of a kernel without a sparse form). */
@@ -71,16 +76,16 @@ export function densify(t: Tile, what: string): Tile {
   if (!t.csr) return t;
   const n = sizeOf(t.shape);
   if (n > MAX_DENSIFY) throw new KernelError('blob', `${what}: a sparse tile of shape [${t.shape.join(',')}] is too large to densify (${n} elements > ${MAX_DENSIFY}) for a kernel without a sparse form`);
-  const cols = t.shape[1]!, out = new Float64Array(n), { indptr, indices } = t.csr;
+  const cols = t.shape[1]!, out = allocData(t.dtype, n), { indptr, indices } = t.csr;
   for (let i = 0; i + 1 < indptr.length; i++) for (let p = indptr[i]!; p < indptr[i + 1]!; p++) out[i * cols + indices[p]!]! += t.data[p]!;
-  return { shape: [...t.shape], dtype: 'float64', data: out };
+  return { shape: [...t.shape], dtype: t.dtype, data: out };
 }
 
 /**
  * A tile from scattered elements: flat row-major positions and values (duplicates add up, as in a dense
  * assembly); CSR when `sparse` (rank 2), dense otherwise with zeros where nothing is given.
  */
-export function assembleTile(shape: readonly number[], pos: ArrayLike<number | bigint>, vals: ArrayLike<number>, sparse: boolean, what: string): Tile {
+export function assembleTile(shape: readonly number[], pos: ArrayLike<number | bigint>, vals: ArrayLike<number>, sparse: boolean, dtype: DType, what: string): Tile {
   const n = sizeOf(shape), m = vals.length;
   if (pos.length !== m) throw new KernelError('blob', `${what}: ${pos.length} positions for ${m} values`);
   const at = (e: number): number => {
@@ -89,9 +94,10 @@ export function assembleTile(shape: readonly number[], pos: ArrayLike<number | b
     return p;
   };
   if (!sparse || shape.length !== 2) {
+    // Summed in float64 (duplicates), stored in dtype.
     const out = new Float64Array(n);
     for (let e = 0; e < m; e++) out[at(e)] += vals[e]!;
-    return { shape: [...shape], dtype: 'float64', data: out };
+    return { shape: [...shape], dtype, data: dtype === 'float64' ? out : Float32Array.from(out) };
   }
   // Counting sort by row, then by column within each row; duplicates merged.
   const rows = shape[0]!, cols = shape[1]!;
@@ -113,5 +119,5 @@ export function assembleTile(shape: readonly number[], pos: ArrayLike<number | b
     }
     indptr[i + 1] = nnz;
   }
-  return { shape: [...shape], dtype: 'float64', data: data.slice(0, nnz), csr: { indptr, indices: indices.slice(0, nnz) } };
+  return { shape: [...shape], dtype, data: dtype === 'float64' ? data.slice(0, nnz) : Float32Array.from(data.subarray(0, nnz)), csr: { indptr, indices: indices.slice(0, nnz) } };
 }

@@ -2,16 +2,17 @@
  * relml's tile kernels as DuckDB scalar functions, for the blob payload (blob.ts, lower_blob.ts): inside a
  * query DuckDB joins, groups and stores tiles; the functions run the same kernels as the in-process
  * executor (the 'ort' backend: onnxruntime's MLAS products, the WebAssembly sparse products) on them, in
- * float64. This is the hybrid the plan chooses with payload 'blob': dense tile math in BLAS-class kernels,
+ * the tiles' dtype (float64 when operands differ). This is the hybrid the plan chooses with payload 'blob': dense tile math in BLAS-class kernels,
  * sparse products in spmm, relational work in the engine. PostgreSQL has no counterpart (a server cannot
  * call back into Node), so the payload is DuckDB's alone.
  *
- *   relml_pack(shape INTEGER[], pos BIGINT[], vals DOUBLE[], sparse BOOLEAN) -> BLOB
- *       a tile from scattered elements (flat row-major positions; CSR when sparse and rank 2)
+ *   relml_pack(shape INTEGER[], pos BIGINT[], vals DOUBLE[], sparse BOOLEAN, single BOOLEAN) -> BLOB
+ *       a tile from scattered elements (flat row-major positions; CSR when sparse and rank 2; float32
+ *       values when single)
  *   relml_map(call INTEGER, t BLOB) -> BLOB                 a one-tile kernel
  *   relml_join(call INTEGER, a BLOB, b BLOB) -> BLOB        a two-tile kernel
  *   relml_agg(fn INTEGER, ts BLOB[]) -> BLOB                elementwise sum (0), max (1) or min (2)
- *   relml_values(t BLOB) -> DOUBLE[], relml_positions(t BLOB) -> BIGINT[]
+ *   relml_values(t BLOB) -> DOUBLE[], relml_positions(t BLOB) -> BIGINT[], relml_shape(t BLOB) -> INTEGER[]
  *       a tile's stored elements and their flat positions (its scalar rows)
  *
  * A kernel call is passed as an integer id into this connection's call table (`KernelCalls.id`): kernel
@@ -25,7 +26,7 @@ import { REFERENCE } from '../../kernels/reference/index.js';
 import { ORT, ortAvailable } from '../../kernels/ort/index.js';
 import '../../kernels/sparse.js';
 import { parseTileSpec } from '../../kernels/tile_spec.js';
-import type { Tile } from '../../tile.js';
+import { castTile, type DType, type Tile } from '../../tile.js';
 import { assembleTile, decodeTile, densify, encodeTile } from './blob.js';
 
 /** The kernel calls of one connection, by id. */
@@ -46,6 +47,18 @@ export class KernelCalls {
   }
 }
 
+/** Time spent in each function (ms: the whole call; kernelMs: inside relml's kernels), for profiles. */
+const stats = new Map<string, { calls: number; rows: number; ms: number; kernelMs: number }>();
+let kernelMs = 0;
+const timed = <T>(f: () => T): T => { const t0 = performance.now(); try { return f(); } finally { kernelMs += performance.now() - t0; } };
+
+/** The functions' times since the last call, one line each (bench/sql_gcn.ts --profile); resets them. */
+export function kernelFunctionProfile(): string {
+  const lines = [...stats].sort((a, b) => b[1].ms - a[1].ms).map(([n, s]) => `${n}: ${s.calls} call(s), ${s.rows} row(s), ${(s.ms / 1000).toFixed(2)} s (${(s.kernelMs / 1000).toFixed(2)} s in kernels)`);
+  stats.clear();
+  return lines.join('\n');
+}
+
 /** Aggregate function codes of relml_agg. */
 export const AGG_CODE = { sum: 0, max: 1, min: 2 } as const;
 
@@ -64,7 +77,7 @@ function blobAt(vec: DuckDBVector, row: number, what: string): Tile {
 }
 
 /** Writes one typed array per row into a LIST output vector in one copy per row. */
-function writeLists(output: DuckDBVector, rows: readonly (Float64Array | BigInt64Array)[]): void {
+function writeLists(output: DuckDBVector, rows: readonly (Float64Array | BigInt64Array | Int32Array)[]): void {
   const raw = (output as unknown as { vector: duckdb.Vector }).vector;
   let total = 0;
   for (const r of rows) total += r.length;
@@ -74,7 +87,7 @@ function writeLists(output: DuckDBVector, rows: readonly (Float64Array | BigInt6
   const entries = new BigUint64Array(rows.length * 2);
   let off = 0;
   rows.forEach((r, j) => {
-    if (r.length) duckdb.copy_data_to_vector(child, off * 8, r.buffer as ArrayBuffer, r.byteOffset, r.byteLength);
+    if (r.length) duckdb.copy_data_to_vector(child, off * r.BYTES_PER_ELEMENT, r.buffer as ArrayBuffer, r.byteOffset, r.byteLength);
     entries[2 * j] = BigInt(off);
     entries[2 * j + 1] = BigInt(r.length);
     off += r.length;
@@ -82,8 +95,9 @@ function writeLists(output: DuckDBVector, rows: readonly (Float64Array | BigInt6
   duckdb.copy_data_to_vector(raw, 0, entries.buffer, 0, entries.byteLength);
 }
 
-function writeBlobs(output: DuckDBVector, tiles: readonly Tile[]): void {
-  tiles.forEach((t, r) => output.setItem(r, { bytes: encodeTile(t) } as never));
+/** Writes one blob per row: a tile (encoded here) or bytes passed through unchanged. */
+function writeBlobs(output: DuckDBVector, tiles: readonly (Tile | Uint8Array)[]): void {
+  tiles.forEach((t, r) => output.setItem(r, { bytes: t instanceof Uint8Array ? t : encodeTile(t) } as never));
   output.flush();
 }
 
@@ -98,22 +112,28 @@ function sparseEinsum(call: KernelCall, a: Tile, b: Tile): Tile | null {
   const [S, D, sparse, dense] = a.csr ? [inputs[0]!, inputs[1]!, a, b] : [inputs[1]!, inputs[0]!, b, a];
   const spmm = { name: 'spmm', attrs: {} }, spmmT = { name: 'spmmT', attrs: {} };
   // out[i,k] = Σ_j S[i,j] D[j,k]
-  if (S[1] === D[0] && output === S[0]! + D[1]! && D[1] !== S[0]) return applyKernel(backend(), spmm, [sparse, dense], 'float64');
+  const dt = dtypeOf([a, b]);
+  if (S[1] === D[0] && output === S[0]! + D[1]! && D[1] !== S[0]) return applyKernel(backend(), spmm, [sparse, dense], dt);
   // out[j,k] = Σ_i S[i,j] D[i,k]
-  if (S[0] === D[0] && output === S[1]! + D[1]! && D[1] !== S[1]) return applyKernel(backend(), spmmT, [dense, sparse], 'float64');
+  if (S[0] === D[0] && output === S[1]! + D[1]! && D[1] !== S[1]) return applyKernel(backend(), spmmT, [dense, sparse], dt);
   return null;
 }
 
+/** The dtype a kernel computes in: its operands', float64 when they differ. */
+const dtypeOf = (ts: readonly Tile[]): DType => (ts.every((t) => t.dtype === 'float32') ? 'float32' : 'float64');
+
 function runJoin(call: KernelCall, a: Tile, b: Tile): Tile {
   if (call.name === 'second') return b;
-  const s = sparseEinsum(call, a, b);
+  const s = timed(() => sparseEinsum(call, a, b));
   if (s) return s;
-  return applyKernel(backend(), call, [densify(a, `${call.name} input 0`), densify(b, `${call.name} input 1`)], 'float64');
+  const dt = dtypeOf([a, b]);
+  const ins = [a, b].map((t, j) => castTile(densify(t, `${call.name} input ${j}`), dt));
+  return timed(() => applyKernel(backend(), call, ins, dt));
 }
 
 function runAgg(fn: number, tiles: readonly Tile[]): Tile {
   const first = densify(tiles[0]!, 'relml_agg input');
-  const out = Float64Array.from(first.data);
+  const out = first.dtype === 'float64' ? Float64Array.from(first.data) : Float32Array.from(first.data);
   for (let j = 1; j < tiles.length; j++) {
     const t = densify(tiles[j]!, 'relml_agg input');
     if (t.data.length !== out.length) throw new KernelError('relml_agg', `tiles of ${t.data.length} and ${out.length} elements in one group`);
@@ -122,7 +142,7 @@ function runAgg(fn: number, tiles: readonly Tile[]): Tile {
     else if (fn === AGG_CODE.max) for (let e = 0; e < out.length; e++) out[e] = Math.max(out[e]!, x[e]!);
     else for (let e = 0; e < out.length; e++) out[e] = Math.min(out[e]!, x[e]!);
   }
-  return { shape: [...first.shape], dtype: 'float64', data: out };
+  return { shape: [...first.shape], dtype: first.dtype, data: out };
 }
 
 /** A tile's stored elements and their flat row-major positions. */
@@ -141,9 +161,14 @@ function elementsOf(t: Tile): { pos: BigInt64Array; vals: Float64Array } {
  */
 function guarded(name: string, body: (input: { rowCount: number; getColumnVector(i: number): DuckDBVector }, output: DuckDBVector) => void) {
   return (_info: unknown, input: { rowCount: number; getColumnVector(i: number): DuckDBVector }, output: DuckDBVector): void => {
+    const t0 = performance.now(), k0 = kernelMs;
     try { body(input, output); } catch (e) {
       const msg = e instanceof RelmlError ? e.message : e instanceof Error ? e.message : String(e);
       throw new Error(`${name}: ${msg}`);
+    } finally {
+      const st = stats.get(name) ?? { calls: 0, rows: 0, ms: 0, kernelMs: 0 };
+      st.calls++; st.rows += input.rowCount; st.ms += performance.now() - t0; st.kernelMs += kernelMs - k0;
+      stats.set(name, st);
     }
   };
 }
@@ -153,12 +178,12 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
   const calls = new KernelCalls();
   const reg = (name: string, parameterTypes: Parameters<typeof DuckDBScalarFunction.create>[0]['parameterTypes'], returnType: Parameters<typeof DuckDBScalarFunction.create>[0]['returnType'],
     body: Parameters<typeof guarded>[1]) => conn.registerScalarFunction(DuckDBScalarFunction.create({ name, parameterTypes, returnType, mainFunction: guarded(name, body) as never }));
-  reg('relml_pack', [LIST(INTEGER), LIST(BIGINT), LIST(DOUBLE), BOOLEAN], BLOB, (input, output) => {
-    const [sh, ps, vs, sp] = [0, 1, 2, 3].map((c) => input.getColumnVector(c));
+  reg('relml_pack', [LIST(INTEGER), LIST(BIGINT), LIST(DOUBLE), BOOLEAN, BOOLEAN], BLOB, (input, output) => {
+    const [sh, ps, vs, sp, single] = [0, 1, 2, 3, 4].map((c) => input.getColumnVector(c));
     const out: Tile[] = [];
     for (let r = 0; r < input.rowCount; r++) {
       const shape = [...listItems<Int32Array>(sh as DuckDBListVector, r)];
-      out.push(assembleTile(shape, listItems<BigInt64Array>(ps as DuckDBListVector, r), listItems<Float64Array>(vs as DuckDBListVector, r), sp!.getItem(r) === true, 'relml_pack'));
+      out.push(assembleTile(shape, listItems<BigInt64Array>(ps as DuckDBListVector, r), listItems<Float64Array>(vs as DuckDBListVector, r), sp!.getItem(r) === true, single!.getItem(r) === true ? 'float32' : 'float64', 'relml_pack'));
     }
     writeBlobs(output, out);
   });
@@ -166,7 +191,8 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
     const ids = input.getColumnVector(0), ts = input.getColumnVector(1), out: Tile[] = [];
     for (let r = 0; r < input.rowCount; r++) {
       const call = calls.get(ids.getItem(r) as number);
-      out.push(applyKernel(backend(), call, [densify(blobAt(ts, r, `${call.name} input`), `${call.name} input`)], 'float64'));
+      const x = densify(blobAt(ts, r, `${call.name} input`), `${call.name} input`);
+      out.push(timed(() => applyKernel(backend(), call, [x], x.dtype)));
     }
     writeBlobs(output, out);
   });
@@ -179,14 +205,19 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
     writeBlobs(output, out);
   });
   reg('relml_agg', [INTEGER, LIST(BLOB)], BLOB, (input, output) => {
-    const fns = input.getColumnVector(0), lists = input.getColumnVector(1) as DuckDBListVector, out: Tile[] = [];
+    const fns = input.getColumnVector(0), lists = input.getColumnVector(1) as DuckDBListVector, out: (Tile | Uint8Array)[] = [];
     for (let r = 0; r < input.rowCount; r++) {
       const off = lists.getEntryOffset(r), len = lists.getEntryLength(r);
       if (len === 0) throw new KernelError('relml_agg', 'an empty group');
+      if (len === 1) { out.push((lists.childVector as DuckDBBlobVector).getItemBytes(off)!); continue; } // nothing to add up
       const tiles = Array.from({ length: len }, (_, e) => blobAt(lists.childVector, off + e, 'relml_agg input'));
       out.push(runAgg(fns.getItem(r) as number, tiles));
     }
     writeBlobs(output, out);
+  });
+  reg('relml_shape', [BLOB], LIST(INTEGER), (input, output) => {
+    const ts = input.getColumnVector(0);
+    writeLists(output, Array.from({ length: input.rowCount }, (_, r) => Int32Array.from(blobAt(ts, r, 'relml_shape input').shape)));
   });
   reg('relml_values', [BLOB], LIST(DOUBLE), (input, output) => {
     const ts = input.getColumnVector(0);
@@ -199,9 +230,4 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
   return calls;
 }
 
-/** Decodes a tile read back from a blob column (the executor's `read`). */
-export function tileFromBlob(bytes: Uint8Array, what: string): Tile {
-  const t = decodeTile(bytes, what);
-  return t.csr ? t : { ...t, data: Float64Array.from(t.data) };
-}
 

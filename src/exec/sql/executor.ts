@@ -31,7 +31,7 @@ import type { KernelCall } from '../../kernels/registry.js';
 import { readsTileSlices } from './kernels.js';
 import { columnNames, fusableJoin, lowerFused, lowerNode, srcOf } from './lower.js';
 import { lowerTile } from './lower_tile.js';
-import { choosePayloads, completeTiles, denseElems, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
+import { choosePayloads, completeTiles, denseElems, dimSize, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
 import { blobScalarView, lowerBlob, lowerBlobFused, packLists, packTiles, type BlobCtx } from './lower_blob.js';
 import { densify, encodeTile, decodeTile } from './blob.js';
 import { castTile } from '../../tile.js';
@@ -57,11 +57,16 @@ export class SqlTable {
    */
   readonly tile: string | undefined;
   /**
+   * A blob column instead: one row per tile, the tile in relml's bytes (blob.ts), as `SqlExecutor.packTable`
+   * writes it; read only by the blob payload (DuckDB), which then skips packing the table on every run.
+   */
+  readonly blob: string | undefined;
+  /**
    * Scalar rows only: every present tile has all of its elements (a parameter table, a dense feature
    * table), so relations computed from it may be stored as tiles (payload.ts). Checked with the bounds.
    */
   readonly dense: boolean;
-  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string; tile?: string; dense?: boolean }) {
+  constructor(spec: { table: string; schema?: string; keys: readonly (string | null)[]; index?: readonly (string | null)[]; value?: string; tile?: string; blob?: string; dense?: boolean }) {
     this.table = checkIdentifier(spec.table);
     this.schema = spec.schema === undefined ? undefined : checkIdentifier(spec.schema);
     this.keys = spec.keys.map((c) => (c === null ? null : checkIdentifier(c)));
@@ -69,7 +74,9 @@ export class SqlTable {
     this.value = spec.value === undefined ? undefined : checkIdentifier(spec.value);
     this.tile = spec.tile === undefined ? undefined : checkIdentifier(spec.tile);
     this.dense = spec.dense ?? false;
+    this.blob = spec.blob === undefined ? undefined : checkIdentifier(spec.blob);
     if (this.tile !== undefined && (this.index.length > 0 || this.value !== undefined)) throw new BindingError(this.table, 'a tile column replaces the index and value columns: give one or the other');
+    if (this.blob !== undefined && (this.index.length > 0 || this.value !== undefined || this.tile !== undefined)) throw new BindingError(this.table, 'a blob column replaces the index, value and tile columns: give one or the other');
   }
   /** The quoted FROM target. */
   get from(): string { return quoteTable(this.table, this.schema); }
@@ -178,6 +185,27 @@ export class SqlExecutor implements Executor {
     }, false);
   }
 
+  /**
+   * Packs a table bound to input `inputName` of `plan` into a new table `into` of tile blobs (key columns
+   * k0…, blob column t; sparse tiles as CSR), committed, and returns its binding. With payload 'blob', runs
+   * then read the tiles as they are instead of packing the source on every run (a feature table or an
+   * adjacency that does not change between training steps).
+   */
+  packTable(plan: Plan, inputName: string, source: SqlTable, into: { table: string; schema?: string }): Promise<SqlTable> {
+    const node = plan.inputs().get(inputName);
+    if (!node) throw new BindingError(inputName, `the plan has no input '${inputName}' (inputs: ${[...plan.inputs().keys()].join(', ')})`);
+    if (!this.engine.kernelFunctions) return Promise.reject(new PlanError(`packTable needs relml's registered kernel functions, which ${this.engine.dialect.name} does not have (DuckDB does)`));
+    const target = new SqlTable({ table: into.table, schema: into.schema, keys: node.schema.keys.map((_, j) => `k${j}`), blob: 't' });
+    return this.transaction(async (s) => {
+      const from = await s.bindTable(node, source, true);
+      const complete = source.dense || node.schema.tile.every((t) => t.size === 1);
+      const dt = node.schema.dtype;
+      const select = source.tile !== undefined ? packLists(from, node.schema, dt) : packTiles(`SELECT * FROM ${from}`, node.schema, complete, dt);
+      await s.exec(`CREATE TABLE ${target.from} AS ${select}`);
+      return target;
+    });
+  }
+
   close(): Promise<void> {
     return this.exclusive(() => this.engine.close());
   }
@@ -250,6 +278,7 @@ export class SqlSession {
   /** A bound table as a FROM-able subquery with the internal column names, after checking its bounds. */
   async bindTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
     const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
+    if (t.blob !== undefined) throw new BindingError(name, `table ${t.from} stores tiles as blobs, which only the blob payload reads (SqlExecutorOptions.payload 'blob')`);
     if (t.tile !== undefined) return this.bindTileTable(node, t, check);
     // Tables of one-element tiles (sparse features, ratings, edges) may leave the index columns out: they are 0.
     const implicit = t.index.length === 0 && s.tile.every((td) => td.size === 1);
@@ -433,6 +462,8 @@ export class SqlSession {
       const j = n.inputs[0];
       if (n.op === 'aggregate' && n.attrs.fn === 'sum' && n.inputs.length === 1 && j?.op === 'join' && uses.get(j) === 1) fused.add(j);
     }
+    // Tiles carry the plan's dtype (or `precision`): float32 plans compute in float32, as in process.
+    const dtypeOf = (n: Node): DType => opts.precision ?? n.schema.dtype;
     const ctxOf = (params: Params): BlobCtx => ({ params, dialect, isTile: () => true, callId: (c) => host.callId(c) });
     const lower = (x: Node, params: Params): string => {
       const j = fused.has(x.inputs[0]!) ? x.inputs[0]! : null;
@@ -441,7 +472,7 @@ export class SqlSession {
       const native = lowerBlob(x, ins, ctxOf(params));
       if (native) return native;
       const rows = x.inputs.map((n, k) => blobScalarView(ins[k]!, n.schema, dialect));
-      return packTiles(lowerNode(x, rows, { params, dialect, listDotMin: Infinity, isTile: () => false }), x.schema, complete.get(x) === true);
+      return packTiles(lowerNode(x, rows, { params, dialect, listDotMin: Infinity, isTile: () => false }), x.schema, complete.get(x) === true, dtypeOf(x));
     };
     const source = (x: Node, params: Params): string => (inlined.has(x) ? `(${lower(x, params)})` : tables.get(x)!);
     const store = async (node: Node, select: string, params: readonly number[] = []): Promise<string> => {
@@ -454,16 +485,17 @@ export class SqlSession {
       try {
         if (node.op === 'input') {
           const b = bindings[node.attrs.name as string];
-          if (b instanceof SqlTable) {
+          if (b instanceof SqlTable && b.blob !== undefined) tables.set(node, await this.bindBlobTable(node, b, opts.checkBounds ?? true));
+          else if (b instanceof SqlTable) {
             const from = await this.bindTable(node, b, opts.checkBounds ?? true);
-            tables.set(node, await store(node, b.tile !== undefined ? packLists(from, node.schema) : packTiles(`SELECT * FROM ${from}`, node.schema, complete.get(node) === true)));
+            tables.set(node, await store(node, b.tile !== undefined ? packLists(from, node.schema, dtypeOf(node)) : packTiles(`SELECT * FROM ${from}`, node.schema, complete.get(node) === true, dtypeOf(node))));
           } else {
-            const rel = bindInput(node, b, 'float64');
+            const rel = bindInput(node, b, dtypeOf(node));
             if (opts.checkFinite ?? true) checkFinite(rel, `input '${String(node.attrs.name)}'`);
-            tables.set(node, await this.loadBlobs(rel));
+            tables.set(node, await this.loadBlobs(rel, dtypeOf(node)));
           }
         } else if (node.op === 'const') {
-          tables.set(node, await this.loadBlobs(node.attrs.value as Relation));
+          tables.set(node, await this.loadBlobs(node.attrs.value as Relation, dtypeOf(node)));
         } else {
           if (fused.has(node)) continue;
           const reads = node.inputs.flatMap((x) => (fused.has(x) ? x.inputs : [x]));
@@ -484,11 +516,25 @@ export class SqlSession {
     return new Map([...tables].map(([n, t]) => [n, blobScalarView(t, n.schema, dialect)]));
   }
 
-  /** Loads a relation's tiles as blobs (sparse tiles stay CSR). */
-  async loadBlobs(rel: Relation): Promise<string> {
+  /** A bound blob table as keys + `t`, after checking its keys and every tile's shape. */
+  private async bindBlobTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
+    const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
+    if (t.keys.length !== s.keys.length) throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key column(s), the plan expects ${s.keys.length} (${schemaString(s)})`);
+    const from = `(SELECT ${[...t.keys.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS k${j}`), `CAST(${quoteIdent(t.blob!)} AS BLOB) AS t`].join(', ')} FROM ${t.from})`;
+    if (check) {
+      const shape = `CAST([${s.tile.map((_, j) => dimSize(s, j, 'b')).join(', ')}] AS INTEGER[])`;
+      const bad = [...s.keys.map((b, j) => `b.k${j} IS NULL OR b.k${j} < 0 OR b.k${j} >= ${sqlInt(b)}`), 'b.t IS NULL', `relml_shape(b.t) <> ${shape}`];
+      const n = (await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`))[0]?.[0] ?? 0;
+      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL, keys outside the schema ${schemaString(s)} or a tile of the wrong shape`, s.keys);
+    }
+    return from;
+  }
+
+  /** Loads a relation's tiles as blobs of `dtype` (sparse tiles stay CSR). */
+  async loadBlobs(rel: Relation, dtype: DType): Promise<string> {
     const table = await this.createTable(rel.schema, 'blob');
     const keys: number[][] = [], tiles: Uint8Array[] = [];
-    for (const { key, tile } of rel.tuples()) { keys.push([...key]); tiles.push(encodeTile(castTile(tile, 'float64'))); }
+    for (const { key, tile } of rel.tuples()) { keys.push([...key]); tiles.push(encodeTile(castTile(tile, dtype))); }
     if (tiles.length) {
       this.statements.push(`-- append ${tiles.length} tile(s) to ${table}`);
       await this.engine.kernelFunctions!.appendTiles(table, keys, tiles);

@@ -16,6 +16,7 @@ import type { Node } from '../../tra/node.js';
 import type { AggFn } from '../../tra/ops/aggregate.js';
 import type { JoinOn } from '../../tra/ops/join.js';
 import type { Schema } from '../../tra/schema.js';
+import type { DType } from '../../tile.js';
 import type { Dialect } from './engine.js';
 import { sqlInt } from './ident.js';
 import { AGG_CODE } from './duckdb_kernels.js';
@@ -63,7 +64,7 @@ export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): 
       const groupBy = a.groupBy as number[], fn = a.fn as AggFn;
       const code = AGG_CODE[fn as keyof typeof AGG_CODE];
       if (code === undefined) return null;
-      if (node.inputs.length === 1 && groupBy.length === node.inputs[0]!.schema.keys.length) return `SELECT ${sel(groupBy.map((p) => `x.k${sqlInt(p)}`), 'x.t')} FROM ${inputs[0]} AS x`;
+      if (node.inputs.length === 1 && oneTuplePerGroup(node.inputs[0]!.schema.keys, groupBy)) return `SELECT ${sel(groupBy.map((p) => `x.k${sqlInt(p)}`), 'x.t')} FROM ${inputs[0]} AS x`;
       const nk = node.inputs[0]!.schema.keys.length;
       const union = inputs.map((f, j) => `SELECT ${[...range(nk).map((k) => `s${j}.k${k}`), `s${j}.t`].join(', ')} FROM ${f} AS s${j}`).join(' UNION ALL ');
       const kept = groupBy.map((p) => `u.k${sqlInt(p)}`);
@@ -75,10 +76,17 @@ export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): 
   }
 }
 
+/**
+ * Whether grouping a relation with these key bounds by the key positions `groupBy` leaves one tuple per
+ * group: every dropped key dimension has bound 1 (a sum over it adds nothing up, it only drops the key).
+ */
+const oneTuplePerGroup = (bounds: readonly number[], groupBy: readonly number[]): boolean => bounds.every((b, p) => b === 1 || groupBy.includes(p));
+
 /** A sum aggregation of `join` (read by nothing else) as one statement over the join's inputs. */
 export function lowerBlobFused(node: Node, join: Node, joinInputs: readonly string[], ctx: BlobCtx): string {
   const { keys, conds } = joinParts(join);
-  const kept = (node.attrs.groupBy as number[]).map((p) => keys[p]!);
+  const groupBy = node.attrs.groupBy as number[], kept = groupBy.map((p) => keys[p]!);
+  if (oneTuplePerGroup(join.schema.keys, groupBy)) return `SELECT ${sel(kept, joinTile(join, ctx))} FROM ${fromJoin(joinInputs, conds)}`;
   return `SELECT ${sel(kept, `relml_agg(${AGG_CODE.sum}, list(${joinTile(join, ctx)}))`)} FROM ${fromJoin(joinInputs, conds)}${group(kept)}`;
 }
 
@@ -97,22 +105,22 @@ export function blobScalarView(from: string, s: Schema, d: Dialect): string {
 export const SPARSE_PACK_MIN = 4096;
 
 /**
- * A scalar-row SELECT (k…, i…, v) packed into one blob per tile: missing elements are zeros, and an
- * incomplete rank-2 tile of at least SPARSE_PACK_MIN elements is kept sparse (CSR).
+ * A scalar-row SELECT (k…, i…, v) packed into one blob per tile of `dtype`: missing elements are zeros,
+ * and an incomplete rank-2 tile of at least SPARSE_PACK_MIN elements is kept sparse (CSR).
  */
-export function packTiles(select: string, s: Schema, complete: boolean): string {
+export function packTiles(select: string, s: Schema, complete: boolean, dtype: DType): string {
   const keys = range(s.keys.length).map((j) => `g.k${j}`);
   const dims = range(s.tile.length).map((j) => dimSize(s, j, 'g'));
   const shape = `CAST([${dims.join(', ')}] AS INTEGER[])`;
   let pos = '0';
   dims.forEach((n, j) => { pos = j === 0 ? `CAST(g.i0 AS BIGINT)` : `(${pos}) * (${n}) + g.i${j}`; });
   const sparse = !complete && s.tile.length === 2 && tileElems(s) >= SPARSE_PACK_MIN;
-  return `SELECT ${sel(keys, `relml_pack(${shape}, list(CAST(${pos} AS BIGINT)), list(CAST(g.v AS DOUBLE)), ${sparse ? 'TRUE' : 'FALSE'})`)} FROM (${select}) AS g${group(keys)}`;
+  return `SELECT ${sel(keys, `relml_pack(${shape}, list(CAST(${pos} AS BIGINT)), list(CAST(g.v AS DOUBLE)), ${sparse ? 'TRUE' : 'FALSE'}, ${dtype === 'float32' ? 'TRUE' : 'FALSE'})`)} FROM (${select}) AS g${group(keys)}`;
 }
 
 /** A tile-payload (list) source packed into blobs, one per row. */
-export function packLists(from: string, s: Schema): string {
+export function packLists(from: string, s: Schema, dtype: DType): string {
   const keys = range(s.keys.length).map((j) => `g.k${j}`);
   const shape = `CAST([${range(s.tile.length).map((j) => dimSize(s, j, 'g')).join(', ')}] AS INTEGER[])`;
-  return `SELECT ${sel(keys, `relml_pack(${shape}, CAST(range(len(g.t)) AS BIGINT[]), g.t, FALSE)`)} FROM ${from} AS g`;
+  return `SELECT ${sel(keys, `relml_pack(${shape}, CAST(range(len(g.t)) AS BIGINT[]), g.t, FALSE, ${dtype === 'float32' ? 'TRUE' : 'FALSE'})`)} FROM ${from} AS g`;
 }
