@@ -7,7 +7,8 @@
  *     [--sql-epochs N]   (epochs on DuckDB and PostgreSQL; default --epochs: one full-size PostgreSQL epoch takes over an hour)
  *     [--memory-limit 200MB --db /tmp/gcn.duckdb --lists off]   (DuckDB out of core: spills beyond the limit)
  *     [--profile]   (the slowest SQL statements of each epoch)  [--progress]   (statements over 2 s as they finish)
- *     [--nodes N --edges M]   (instead of --scale)  [--payload scalar|tile|auto|blob]   (SqlExecutorOptions.payload)
+ *     [--nodes N --edges M]   (instead of --scale)
+ *     [--payload scalar|tile|auto|blob] [--pg-payload scalar|tile|auto]   (SqlExecutorOptions.payload of DuckDB / PostgreSQL)
  *     [--dtype float32|float64]   (the plan's; default float32 with --payload blob, float64 otherwise)
  *     [--atile 1|N --rowtile B]   (adjacency tiles of one edge or the whole matrix; feature row tiles; blob: N, N)
  *     [--xtiles --ftile FT --xhash]   (features stored as one list per B × FT tile, W1 tiled by FT; hashed,
@@ -39,18 +40,24 @@ const N = Number(arg('nodes', String(Math.max(10, Math.round(169_343 * SCALE))))
 const F = Number(arg('features', '128')), HD = Number(arg('hidden', '128')), C = Number(arg('classes', '40'));
 const EPOCHS = Number(arg('epochs', '2'));
 const SQL_EPOCHS = Number(arg('sql-epochs', String(EPOCHS)));
-const PAYLOAD = arg('payload', 'auto') as PayloadMode;
 /**
- * Rows per feature tile: dense products then contract blocks of rows (list_dot_product over B), not single
- * rows. The blob payload (registered kernels on whole tiles) takes the in-process plan's tiling: one tile.
+ * Each SQL engine's payload and the plan tiling that goes with it. Scalar and list payloads take row tiles
+ * of B = --rowtile (1024) rows for the features (dense products contract blocks of rows with
+ * list_dot_product) and the adjacency in one-edge tiles (--atile 1). The blob payload (DuckDB's registered
+ * kernels on whole tiles) takes the in-process plan's tiling: the adjacency as one sparse tile (--atile N,
+ * multiplied with spmm; A·H then reads H as one tile, so B = N) and float32 (--dtype), the in-process
+ * run's precision.
  */
-const B = Math.min(N, Number(arg('rowtile', PAYLOAD === 'blob' ? String(N) : '1024')));
-/**
- * Rows per adjacency tile (and label tile): 1 = one row per edge, the scalar plan; N = the adjacency as one
- * sparse tile, which the blob payload multiplies with spmm (A·H must then read H as one tile: B = N).
- */
-const AT = Math.min(N, Number(arg('atile', PAYLOAD === 'blob' ? String(N) : '1')));
-if (AT !== 1 && AT !== N) throw new Error(`--atile must be 1 or the node count ${N}`);
+interface Layout { payload: PayloadMode; B: number; AT: number; dtype: 'float32' | 'float64' }
+function layoutOf(payload: PayloadMode): Layout {
+  const blob = payload === 'blob';
+  const B = Math.min(N, Number(arg('rowtile', blob ? String(N) : '1024')));
+  const AT = Math.min(N, Number(arg('atile', blob ? String(N) : '1')));
+  if (AT !== 1 && AT !== N) throw new Error(`--atile must be 1 or the node count ${N}`);
+  return { payload, B, AT, dtype: arg('dtype', blob ? 'float32' : 'float64') as Layout['dtype'] };
+}
+/** --payload: DuckDB's; --pg-payload: PostgreSQL's (it has no blob payload). */
+const DUCK = layoutOf(arg('payload', 'auto') as PayloadMode), PG = layoutOf(arg('pg-payload', 'auto') as PayloadMode);
 const ENGINES = arg('engines', 'duckdb,postgres,reference').split(',');
 const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
 /** PostgreSQL's work_mem for this session (--pg-work-mem; see gcn_sql.ts pgConnection). */
@@ -82,20 +89,20 @@ const classOf = (n: number) => (n * 7) % C;
 const w1Of = (f: number, h: number) => (((f * 17 + h * 13) % 29) / 29 - 0.5) * 0.2;
 const w2Of = (h: number, c: number) => (((h * 11 + c * 5) % 23) / 23 - 0.5) * 0.2;
 
-/** The plan's dtype: the SQL lowerings compute in float64 whatever it is; blob tiles carry it (float32 = the in-process run's). */
-const f64 = { dtype: arg('dtype', PAYLOAD === 'blob' ? 'float32' : 'float64') as 'float32' | 'float64' };
 const nTrain = Math.ceil(N / 2);
 const loss = (A: Tensor, X: Tensor, Y: Tensor, W1: Tensor, W2: Tensor) => {
   const h = r.relu(r.einsum('ij,jh->ih', A, r.einsum('jf,fh->jh', X, W1)));
   const z = r.einsum('ij,jc->ic', A, r.einsum('jh,hc->jc', h, W2));
   return r.div(r.neg(r.sum(r.mul(Y, r.logSoftmax(z, 1)))), nTrain);
 };
-const plan = gradPlan(loss, [input('A', [N, N], { ...f64, tile: [AT, AT] }), input('X', [N, F], { ...f64, tile: [B, FT] }),
-  input('Y', [N, C], { ...f64, tile: [AT, C] }), input('W1', [F, HD], { ...f64, tile: [FT, HD] }), input('W2', [HD, C], f64)], [3, 4]);
+/** The value-and-gradient plan in a layout's tiling and dtype (the SQL lowerings compute in float64 whatever it is). */
+const planOf = ({ B, AT, dtype }: Layout) => gradPlan(loss, [input('A', [N, N], { dtype, tile: [AT, AT] }), input('X', [N, F], { dtype, tile: [B, FT] }),
+  input('Y', [N, C], { dtype, tile: [AT, C] }), input('W1', [F, HD], { dtype, tile: [FT, HD] }), input('W2', [HD, C], { dtype })], [3, 4]);
+const plan = planOf(layoutOf('scalar'));
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
-async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
+async function setupTables(ex: SqlExecutor, schema: string, B: number): Promise<void> {
   const e = ex.engine, d = e.dialect, q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
   const series = (n: number, col: string) => seriesSql(e, n, col);
   const analyze = (t: string) => analyzeTable(e, schema, t);
@@ -113,10 +120,11 @@ async function setupTables(ex: SqlExecutor, schema: string): Promise<void> {
   for (const t of [XTILES ? 'features_tiles' : 'features_tiled', 'labels', 'w1', 'w2']) await analyze(t);
 }
 
-async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
+async function sqlEpochs(name: string, ex: SqlExecutor, layout: Layout): Promise<void> {
+  const plan = planOf(layout), { B, AT } = layout;
   const schema = `relml_bench_gcn_${process.pid}`;
   const t0 = performance.now();
-  await setupTables(ex, schema);
+  await setupTables(ex, schema, B);
   const edges = (await ex.engine.query(`SELECT COUNT(*) FROM ${quoteIdent(schema)}.${quoteIdent('edges')}`))[0]![0]!;
   console.log(`${name}: tables generated in ${((performance.now() - t0) / 1000).toFixed(1)} s (${edges} edges incl. reverse and self loops); ${await reportSizes(ex, schema, DB_PATH)}`);
   const W1 = new SqlTable({ table: 'w1', schema, keys: ['kf', null], index: ['f', 'h'], value: 'w', dense: true });
@@ -128,7 +136,7 @@ async function sqlEpochs(name: string, ex: SqlExecutor): Promise<void> {
     arg2: AT === 1 ? new SqlTable({ table: 'labels', schema, keys: ['node', null], index: [null, 'class'] }) : new SqlTable({ table: 'labels', schema, keys: [null, null], index: ['node', 'class'] }),
     arg3: W1, arg4: W2,
   };
-  if (PAYLOAD === 'blob') {
+  if (layout.payload === 'blob') {
     // The adjacency and the features do not change between steps: packed into tile blobs once (like the
     // in-process run's CSR and feature arrays, built before its epochs are timed), read as they are after.
     const t2 = performance.now();
@@ -180,18 +188,18 @@ function referenceEpochs(): void {
   console.log(`RESULT reference (in-process, float64): ${median(times).toFixed(2)} s/epoch (median of ${EPOCHS})`);
 }
 
-console.log(`GCN: ${N} nodes, ${M} generated edges, ${F} features (row tiles of ${B}), hidden ${HD}, ${C} classes, ${EPOCHS} epochs; plan of ${plan.nodes().length} nodes`);
+console.log(`GCN: ${N} nodes, ${M} generated edges, ${F} features, hidden ${HD}, ${C} classes, ${EPOCHS} epochs; plan of ${plan.nodes().length} nodes; DuckDB ${JSON.stringify(DUCK)}, PostgreSQL ${JSON.stringify(PG)}`);
 const SPEC = { N, M, F, HD, C, LR, EPOCHS, srcOf, dstOf, xOf, classOf, w1Of, w2Of };
 const peerSecs: Record<string, number> = {};
 for (const e of ENGINES) {
   if (e === 'inproc') peerSecs.inproc = (await inprocEpochs(SPEC, { arows: Number(arg('arows', String(N))), rowtile: Number(arg('inproc-rowtile', String(N))), sites: Number(arg('inproc-sites', '1')) })).secs;
   else if (e === 'torch') Object.assign(peerSecs, torchConfigs(SPEC, arg('torch-blas', 'openblas1').split(',')));
   else if (e === 'reference') referenceEpochs();
-  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: PAYLOAD, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}), ...(THREADS ? { threads: THREADS } : {}) }); try { await sqlEpochs('duckdb', ex); } finally { await ex.close(); } }
+  else if (e === 'duckdb') { const ex = await duckdbExecutor({ path: DB_PATH, ...(MEMORY_LIMIT ? { memoryLimit: MEMORY_LIMIT } : {}), ...(LISTS ? {} : { listDotMin: Infinity }), payload: DUCK.payload, ...(MEMORY_LIMIT ? { gatherMax: GATHER_MAX, inlineDepth: 0 } : {}), ...(THREADS ? { threads: THREADS } : {}) }); try { await sqlEpochs('duckdb', ex, DUCK); } finally { await ex.close(); } }
   else if (e === 'postgres') {
     let ex: SqlExecutor;
-    try { ex = await postgresExecutor(PG_CONFIG, { payload: PAYLOAD }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
-    try { await sqlEpochs('postgres', ex); } finally { await ex.close(); }
+    try { ex = await postgresExecutor(PG_CONFIG, { payload: PG.payload }); } catch (err) { console.log(`postgres skipped: ${(err as Error).message}`); continue; }
+    try { await sqlEpochs('postgres', ex, PG); } finally { await ex.close(); }
   }
 }
 const fastestTorch = Math.min(...Object.entries(peerSecs).filter(([k]) => k.startsWith('torch')).map(([, v]) => v));
