@@ -191,10 +191,10 @@ export class SqlExecutor implements Executor {
    * then read the tiles as they are instead of packing the source on every run (a feature table or an
    * adjacency that does not change between training steps).
    */
-  packTable(plan: Plan, inputName: string, source: SqlTable, into: { table: string; schema?: string }): Promise<SqlTable> {
+  async packTable(plan: Plan, inputName: string, source: SqlTable, into: { table: string; schema?: string }): Promise<SqlTable> {
     const node = plan.inputs().get(inputName);
     if (!node) throw new BindingError(inputName, `the plan has no input '${inputName}' (inputs: ${[...plan.inputs().keys()].join(', ')})`);
-    if (!this.engine.kernelFunctions) return Promise.reject(new PlanError(`packTable needs relml's registered kernel functions, which ${this.engine.dialect.name} does not have (DuckDB does)`));
+    if (!this.engine.kernelFunctions) throw new PlanError(`packTable needs relml's registered kernel functions, which ${this.engine.dialect.name} does not have (DuckDB does)`);
     const target = new SqlTable({ table: into.table, schema: into.schema, keys: node.schema.keys.map((_, j) => `k${j}`), blob: 't' });
     return this.transaction(async (s) => {
       const from = await s.bindTable(node, source, true);
