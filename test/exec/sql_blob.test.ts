@@ -114,6 +114,21 @@ describe('SQL executor on DuckDB blobs: a GCN with a sparse adjacency tile', () 
     } finally { await ex.close(); }
   });
 
+  test("payload 'auto' runs few large tiles as blobs and many small ones as rows (prefersBlobs)", async () => {
+    const ex = await duckdbExecutor();
+    try {
+      await ex.engine.exec('CREATE SCHEMA gcn');
+      const b = await graphTables(ex, 'gcn', g);
+      await ex.run(gcnPlan('float64'), b, { precision: 'float64' });
+      assert.ok(ex.lastStatements.some((q) => q.includes('relml_join(')), 'one tile per relation: registered kernels');
+      const fine = r.toPlan(r.einsum('ij,jh->ih', input('A', [N, N], { dtype: 'float64', tile: [1, 1] }), input('X', [N, F], { dtype: 'float64', tile: [1, F] })));
+      const [got] = await ex.run(fine, { A: new SqlTable({ table: 'edges', schema: 'gcn', keys: ['src', 'dst'], value: 'w' }), X: { shape: [N, F], data: g.x } }, { precision: 'float64' });
+      assert.ok(!ex.lastStatements.some((q) => /relml_(join|map|pack)\(/.test(q)), 'an edge list in one-element tiles: SQL on rows');
+      const want = runSync(fine, { A: graphRelations(g, 'float64').arg0, X: { shape: [N, F], data: g.x } }, { precision: 'float64' });
+      assert.ok(Math.abs(got!.toDense().data[7]! - want[0]!.toDense().data[7]!) < 1e-12);
+    } finally { await ex.close(); }
+  });
+
   test('a float32 plan computes in float32 and matches the in-process executor (1e-5)', async () => {
     const ex = await duckdbExecutor({ payload: 'blob' });
     const inproc = new InprocExecutor();
@@ -164,8 +179,8 @@ describe('SQL executor on DuckDB blobs: bad input', () => {
   const plan = r.toPlan(r.einsum('ij,jk->ik', input('A', [4, 3], { dtype: 'float64' }), input('B', [3, 2], { dtype: 'float64' })));
   // Inputs are bound by the names given to input(): A and B.
 
-  test('a blob table under another payload, and the blob payload on PostgreSQL, are refused by name', async () => {
-    const ex = await duckdbExecutor();
+  test('a blob table under a payload of rows or lists, and the blob payload on PostgreSQL, are refused by name', async () => {
+    const ex = await duckdbExecutor({ payload: 'tile' });
     try {
       const blob = new SqlTable({ table: 'packed', keys: [null, null], blob: 't' });
       await assert.rejects(ex.run(plan, { A: blob, B: { shape: [3, 2], data: new Float64Array(6) } }), (e: unknown) => e instanceof BindingError && /stores tiles as blobs/.test(e.message));

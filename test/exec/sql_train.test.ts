@@ -11,7 +11,7 @@ import { sqlTrainStep, SqlTable, quoteIdent } from '../../src/exec/sql/index.js'
 import { denseSchema } from '../../src/tra/schema.js';
 import { makeTile } from '../../src/tile.js';
 import { rng } from '../helpers/dense.js';
-import { createTable, engineSuite, ENGINES, insertRows } from '../helpers/sql.js';
+import { createTable, engineSuite, insertRows, TRAIN_CONFIGS } from '../helpers/sql.js';
 
 const N = 150, D = 24, STEPS = 15, LR = 0.5, DENSITY = 0.15;
 
@@ -60,9 +60,9 @@ function referenceRun(): { losses: number[]; w: number[] } {
 
 const reference = referenceRun();
 
-for (const engine of ENGINES) {
+for (const { label: engine, engine: name, opts } of TRAIN_CONFIGS) {
   describe(`training inside ${engine}`, () => {
-    const suite = engineSuite(engine, 'train');
+    const suite = engineSuite(name, 'train', undefined, opts);
 
     test(`logistic regression on a sparse feature table: ${STEPS} steps match the reference (1e-4 relative) and the loss falls`, async (t) => {
       if (suite.skip) { t.skip(suite.skip); return; }

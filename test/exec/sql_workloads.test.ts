@@ -15,7 +15,7 @@ import { quoteIdent, sqlTrainStep, SqlTable, type SqlBindings } from '../../src/
 import { denseSchema } from '../../src/tra/schema.js';
 import { makeTile } from '../../src/tile.js';
 import { rng } from '../helpers/dense.js';
-import { createTable, engineSuite, ENGINES, insertRows } from '../helpers/sql.js';
+import { createTable, engineSuite, insertRows, TRAIN_CONFIGS } from '../helpers/sql.js';
 
 type Rows = number[][];
 interface DataTable { name: string; cols: string[]; rows: Rows; keys: number; value: boolean }
@@ -153,9 +153,9 @@ function distmult(): Workload {
 const WORKLOADS = [nmf(), gcn(), distmult()];
 const REFERENCE = WORKLOADS.map(referenceRun);
 
-for (const engine of ENGINES) {
+for (const { label: engine, engine: name, opts } of TRAIN_CONFIGS) {
   describe(`workloads trained inside ${engine}`, () => {
-    const suite = engineSuite(engine, 'work');
+    const suite = engineSuite(name, 'work', undefined, opts);
 
     WORKLOADS.forEach((w, wi) => test(`${w.name}: ${w.steps} steps match the reference (1e-4) and the loss falls`, async (t) => {
       if (suite.skip) { t.skip(suite.skip); return; }

@@ -9,6 +9,15 @@ import { duckdbExecutor, postgresExecutor, quoteIdent, quoteTable, type SqlExecu
 export const PG_URL = process.env.RELML_PG_URL ?? 'postgres://relml:relml@127.0.0.1:5432/relml_test';
 export const ENGINES = ['duckdb', 'postgres'] as const;
 export type EngineName = (typeof ENGINES)[number];
+/**
+ * The engine configurations the training tests run on: each engine with its default payload, and DuckDB
+ * with every kernel a registered function on tile blobs (payload 'blob', lower_blob.ts).
+ */
+export const TRAIN_CONFIGS: readonly { label: string; engine: EngineName; opts: SqlExecutorOptions }[] = [
+  { label: 'duckdb', engine: 'duckdb', opts: {} },
+  { label: 'postgres', engine: 'postgres', opts: {} },
+  { label: 'duckdb-blobs', engine: 'duckdb', opts: { payload: 'blob' } },
+];
 
 /** Opens an executor, or returns why PostgreSQL is not reachable (throwing instead when RELML_REQUIRE_PG=1). */
 export async function openEngine(engine: EngineName, opts: SqlExecutorOptions = {}): Promise<SqlExecutor | string> {
@@ -41,10 +50,10 @@ export interface EngineSuite { ex?: SqlExecutor; schema: string; skip?: string }
  * (tagged `tag`) and run `setup` in it; afterwards drop the schema and close. When the engine is not
  * reachable, `skip` says why (openEngine throws instead under RELML_REQUIRE_PG=1).
  */
-export function engineSuite(engine: EngineName, tag: string, setup?: (ex: SqlExecutor, schema: string) => Promise<void>): EngineSuite {
+export function engineSuite(engine: EngineName, tag: string, setup?: (ex: SqlExecutor, schema: string) => Promise<void>, opts: SqlExecutorOptions = {}): EngineSuite {
   const suite: EngineSuite = { schema: '' };
   before(async () => {
-    const got = await openEngine(engine);
+    const got = await openEngine(engine, opts);
     if (typeof got === 'string') { suite.skip = got; console.log(`SKIP ${engine}: ${got}`); return; }
     suite.ex = got;
     suite.schema = await privateSchema(got, tag);

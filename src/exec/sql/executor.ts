@@ -31,7 +31,7 @@ import type { KernelCall } from '../../kernels/registry.js';
 import { readsTileSlices } from './kernels.js';
 import { columnNames, fusableJoin, lowerFused, lowerNode, srcOf } from './lower.js';
 import { lowerTile } from './lower_tile.js';
-import { choosePayloads, completeTiles, denseElems, dimSize, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
+import { choosePayloads, completeTiles, denseElems, dimSize, prefersBlobs, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
 import { blobScalarView, lowerBlob, lowerBlobFused, packLists, packTiles, type BlobCtx } from './lower_blob.js';
 import { densify, encodeTile, decodeTile } from './blob.js';
 import { castTile } from '../../tile.js';
@@ -333,7 +333,9 @@ export class SqlSession {
    */
   async compute(plan: Plan, bindings: Readonly<Record<string, SqlBinding>>, opts: SqlRunOptions = {}): Promise<Map<Node, string>> {
     plan.inputs();
-    if (this.options.payload === 'blob') return this.computeBlobs(plan, bindings, opts);
+    const mode = this.options.payload ?? 'auto';
+    const boundBlobs = Object.values(bindings).some((b) => b instanceof SqlTable && b.blob !== undefined);
+    if (mode === 'blob' || (mode === 'auto' && this.engine.kernelFunctions && (boundBlobs || prefersBlobs(plan.nodes())))) return this.computeBlobs(plan, bindings, opts);
     const tables = new Map<Node, string>();
     const dialect = this.engine.dialect;
     const nodes = plan.nodes();

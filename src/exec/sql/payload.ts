@@ -57,6 +57,24 @@ export const TILE_PAYLOAD_MIN = 64;
  */
 export const TILE_SLICE_MIN_ELEMENTS = 2 ** 22;
 
+/**
+ * 'auto' runs a plan in the blob payload (lower_blob.ts: one BLOB per tile, relml's kernels as DuckDB's
+ * registered functions) when its relations are few large tiles: no relation has more than BLOB_MAX_TILES
+ * keys (key bounds multiplied) and one has tiles of at least BLOB_MIN_TILE elements. Such a plan (the
+ * in-process executor's tiling: a GCN's adjacency as one sparse tile, features as one tile) is what
+ * kernels on whole tiles are for: a full-size GCN epoch 4.4-5.7 s in blobs, 233-280 s in rows and lists
+ * on the fine tiling (BENCHMARKS.md); its tiles as DOUBLE[] lists cost over a second per copy of a
+ * 21.7 M-element tile. Many small tiles (edge lists, conformance-sized plans) stay in rows and lists.
+ */
+export const BLOB_MAX_TILES = 4096;
+export const BLOB_MIN_TILE = 2 ** 16;
+
+/** Whether 'auto' runs this plan in the blob payload (see BLOB_MAX_TILES). */
+export function prefersBlobs(nodes: readonly Node[]): boolean {
+  const keySpace = (s: Schema) => s.keys.reduce((p, b) => p * b, 1);
+  return nodes.every((n) => keySpace(n.schema) <= BLOB_MAX_TILES) && nodes.some((n) => tileElems(n.schema) >= BLOB_MIN_TILE);
+}
+
 /** Key bounds × nominal tile elements: the relation's size if every key were present. */
 export const denseElems = (s: Schema): number => s.keys.reduce((p, b) => p * b, 1) * tileElems(s);
 
