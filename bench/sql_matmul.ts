@@ -4,7 +4,8 @@
  *   - DuckDB, scalar rows (join on the contracted index + GROUP BY: n^3 intermediate rows),
  *   - DuckDB, list_dot_product (rows and columns gathered into lists: n^2 dot products of length k),
  *   - DuckDB, tile payload (payload 'tile': operands stored as one list per tile, vectors read as list
- *     slices; see src/exec/sql/payload.ts), and the default rule ('auto'),
+ *     slices; see src/exec/sql/payload.ts), blob payload (payload 'blob': one BLOB per tile, the product
+ *     one call of relml's kernel registered as a DuckDB function; lower_blob.ts), and the default rule ('auto'),
  *   - PostgreSQL, scalar rows and float8[] tiles (when reachable at RELML_PG_URL),
  *   - the reference executor in process.
  *   node dist/bench/sql_matmul.js [--sizes 32,64,128,256] [--tile 0] [--runs 3] [--op matmul|ewise]
@@ -38,10 +39,11 @@ const scalarDuck = await duckdbExecutor({ listDotMin: Infinity, payload: 'scalar
 const listDuck = await duckdbExecutor({ listDotMin: 1, payload: 'scalar' });
 const tileDuck = await duckdbExecutor({ listDotMin: 1, payload: 'tile' });
 const autoDuck = await duckdbExecutor();
+const blobDuck = await duckdbExecutor({ payload: 'blob' });
 let pg: SqlExecutor | undefined, pgTile: SqlExecutor | undefined;
 try { pg = await postgresExecutor(PG_URL, { payload: 'scalar' }); pgTile = await postgresExecutor(PG_URL, { payload: 'tile' }); } catch (e) { console.log(`(PostgreSQL skipped: ${(e as Error).message})`); }
 
-console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tduckdb-tiles s\tduckdb-auto s\tpostgres s\tpostgres-tiles s\treference s`);
+console.log(`n\ttile\tduckdb-scalar s\tduckdb-lists s\tlists speed-up\tduckdb-tiles s\tduckdb-blobs s\tblobs vs lists\tduckdb-auto s\tpostgres s\tpostgres-tiles s\treference s`);
 for (const n of SIZES) {
   const t = TILE > 0 ? Math.min(TILE, n) : n;
   const A = input('A', [n, n], { dtype: 'float64', tile: [t, t] }), B = input('B', [n, n], { dtype: 'float64', tile: [t, t] });
@@ -52,10 +54,11 @@ for (const n of SIZES) {
   const ts = skipScalar ? NaN : await time(() => scalarDuck.run(plan, b));
   const tl = await time(() => listDuck.run(plan, b));
   const tt = await time(() => tileDuck.run(plan, b));
+  const tb = await time(() => blobDuck.run(plan, b));
   const ta = await time(() => autoDuck.run(plan, b));
   const tp = pg && n <= 128 ? await time(() => pg!.run(plan, b)) : NaN;
   const tpt = pgTile && n <= 128 ? await time(() => pgTile!.run(plan, b)) : NaN;
   const tr = await time(() => runSync(plan, b));
-  console.log(`${n}\t${t}\t${ts.toFixed(3)}\t${tl.toFixed(3)}\t${(ts / tl).toFixed(1)}x\t${tt.toFixed(3)}\t${ta.toFixed(3)}\t${tp.toFixed(3)}\t${tpt.toFixed(3)}\t${tr.toFixed(4)}`);
+  console.log(`${n}\t${t}\t${ts.toFixed(3)}\t${tl.toFixed(3)}\t${(ts / tl).toFixed(1)}x\t${tt.toFixed(3)}\t${tb.toFixed(3)}\t${(tl / tb).toFixed(1)}x\t${ta.toFixed(3)}\t${tp.toFixed(3)}\t${tpt.toFixed(3)}\t${tr.toFixed(4)}`);
 }
-await scalarDuck.close(); await listDuck.close(); await tileDuck.close(); await autoDuck.close(); await pg?.close(); await pgTile?.close();
+await scalarDuck.close(); await listDuck.close(); await tileDuck.close(); await autoDuck.close(); await blobDuck.close(); await pg?.close(); await pgTile?.close();

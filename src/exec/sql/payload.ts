@@ -59,15 +59,16 @@ export const TILE_SLICE_MIN_ELEMENTS = 2 ** 22;
 
 /**
  * 'auto' runs a plan in the blob payload (lower_blob.ts: one BLOB per tile, relml's kernels as DuckDB's
- * registered functions) when its relations are few large tiles: no relation has more than BLOB_MAX_TILES
- * keys (key bounds multiplied) and one has tiles of at least BLOB_MIN_TILE elements. Such a plan (the
- * in-process executor's tiling: a GCN's adjacency as one sparse tile, features as one tile) is what
- * kernels on whole tiles are for: a full-size GCN epoch 4.4-5.7 s in blobs, 233-280 s in rows and lists
- * on the fine tiling (BENCHMARKS.md); its tiles as DOUBLE[] lists cost over a second per copy of a
- * 21.7 M-element tile. Many small tiles (edge lists, conformance-sized plans) stay in rows and lists.
+ * registered functions) when its relations are few tiles of real size: no relation has more than
+ * BLOB_MAX_TILES keys (key bounds multiplied) and one has tiles of at least BLOB_MIN_TILE elements.
+ * Measured (bench/sql_matmul.ts, BENCHMARKS.md): a product of one 32 × 32 tile each runs 5.4× faster in
+ * blobs than with list_dot_product, 512 × 512 28×, 512 × 512 in 64 × 64 blocks 4.6×; a full-size GCN epoch
+ * in the in-process tiling 4.4-5.7 s, where rows and lists on the fine tiling took 233-280 s. Plans with
+ * a relation of very many small tiles (an edge list in one-element tiles: a function call and a blob per
+ * element) stay in rows and lists, where SQL joins them faster than per-tile calls would.
  */
 export const BLOB_MAX_TILES = 4096;
-export const BLOB_MIN_TILE = 2 ** 16;
+export const BLOB_MIN_TILE = 1024;
 
 /** Whether 'auto' runs this plan in the blob payload (see BLOB_MAX_TILES). */
 export function prefersBlobs(nodes: readonly Node[]): boolean {
