@@ -81,6 +81,23 @@ export function densify(t: Tile, what: string): Tile {
   return { shape: [...t.shape], dtype: t.dtype, data: out };
 }
 
+/** A CSR copy of a dense rank-2 tile (its nonzeros), for kernels that read sparse tiles (spmm); CSR passes through. */
+export function sparsify(t: Tile, what: string): Tile {
+  if (t.csr) return t;
+  if (t.shape.length !== 2) throw new KernelError('blob', `${what}: a kernel reads a sparse tile here, got a dense tile of shape [${t.shape.join(',')}]`);
+  const [rows, cols] = t.shape as [number, number];
+  const indptr = new Int32Array(rows + 1);
+  let nnz = 0;
+  for (let e = 0; e < t.data.length; e++) if (t.data[e] !== 0) nnz++;
+  const indices = new Int32Array(nnz), data = allocData(t.dtype, nnz);
+  let q = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) { const v = t.data[i * cols + j]!; if (v !== 0) { indices[q] = j; data[q++] = v; } }
+    indptr[i + 1] = q;
+  }
+  return { shape: [rows, cols], dtype: t.dtype, data, csr: { indptr, indices } };
+}
+
 /**
  * A tile from scattered elements: flat row-major positions and values (duplicates add up, as in a dense
  * assembly); CSR when `sparse` (rank 2), dense otherwise with zeros where nothing is given.

@@ -21,13 +21,13 @@
 import { DuckDBScalarFunction, BIGINT, BLOB, BOOLEAN, DOUBLE, INTEGER, LIST, type DuckDBConnection, type DuckDBVector, type DuckDBListVector, type DuckDBBlobVector } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { KernelError, RelmlError } from '../../errors.js';
-import { applyKernel, type KernelCall } from '../../kernels/registry.js';
+import { applyKernel, kernelDef, type KernelCall } from '../../kernels/registry.js';
 import { REFERENCE } from '../../kernels/reference/index.js';
 import { ORT, ortAvailable } from '../../kernels/ort/index.js';
 import '../../kernels/sparse.js';
 import { parseTileSpec } from '../../kernels/tile_spec.js';
 import { castTile, type DType, type Tile } from '../../tile.js';
-import { assembleTile, decodeTile, densify, encodeTile } from './blob.js';
+import { assembleTile, decodeTile, densify, encodeTile, sparsify } from './blob.js';
 
 /** The kernel calls of one connection, by id. */
 export class KernelCalls {
@@ -126,8 +126,9 @@ function runJoin(call: KernelCall, a: Tile, b: Tile): Tile {
   if (call.name === 'second') return b;
   const s = timed(() => sparseEinsum(call, a, b));
   if (s) return s;
-  const dt = dtypeOf([a, b]);
-  const ins = [a, b].map((t, j) => castTile(densify(t, `${call.name} input ${j}`), dt));
+  const dt = dtypeOf([a, b]), sparseIn = kernelDef(call.name).sparseInputs ?? [];
+  // Each operand in the form the kernel reads: CSR where it declares a sparse input (spmm), dense elsewhere.
+  const ins = [a, b].map((t, j) => castTile(sparseIn.includes(j) ? sparsify(t, `${call.name} input ${j}`) : densify(t, `${call.name} input ${j}`), dt));
   return timed(() => applyKernel(backend(), call, ins, dt));
 }
 
@@ -191,7 +192,8 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
     const ids = input.getColumnVector(0), ts = input.getColumnVector(1), out: Tile[] = [];
     for (let r = 0; r < input.rowCount; r++) {
       const call = calls.get(ids.getItem(r) as number);
-      const x = densify(blobAt(ts, r, `${call.name} input`), `${call.name} input`);
+      const x0 = blobAt(ts, r, `${call.name} input`);
+      const x = kernelDef(call.name).sparseInputs?.includes(0) ? sparsify(x0, `${call.name} input`) : densify(x0, `${call.name} input`);
       out.push(timed(() => applyKernel(backend(), call, [x], x.dtype)));
     }
     writeBlobs(output, out);
