@@ -15,7 +15,11 @@
  * dense tile products (listDot) and sums over joined keys (keyDot) of scalar-row relations gather their
  * vectors inside one statement and contract them with list_dot_product (kernels.ts).
  *
- * All arithmetic is float64; outputs come back in `precision` (or the plan's dtype).
+ * The blob payload (DuckDB; lower_blob.ts, duckdb_kernels.ts) stores one BLOB per tile and runs every
+ * kernel as one of relml's kernels registered as a DuckDB function (`computeBlobs`); 'auto' takes it for
+ * plans of few large tiles (payload.ts prefersBlobs).
+ *
+ * All arithmetic is float64 (blobs: the plan's dtype); outputs come back in `precision` (or the plan's dtype).
  */
 import { BindingError, KeyError, PlanError, RelmlError, SqlError } from '../../errors.js';
 import type { Node } from '../../tra/node.js';
@@ -23,7 +27,7 @@ import { OPS } from '../../tra/ops/index.js';
 import type { Plan } from '../../tra/plan.js';
 import { keyString, Relation } from '../../tra/relation.js';
 import { schemaString, tileShapeAt, type Schema } from '../../tra/schema.js';
-import { allocData, makeTile, sizeOf, stridesOf, type DType } from '../../tile.js';
+import { allocData, castTile, makeTile, sizeOf, stridesOf, type DType } from '../../tile.js';
 import { bindInput, checkFinite, type Binding, type Executor, type RunOptions } from '../executor.js';
 import { Params, type ColumnData, type SqlEngine } from './engine.js';
 import { checkIdentifier, internalIdent, quoteIdent, quoteTable, sqlInt } from './ident.js';
@@ -34,7 +38,6 @@ import { lowerTile } from './lower_tile.js';
 import { choosePayloads, completeTiles, denseElems, dimSize, prefersBlobs, gatherTiles, scalarView, tileLength, TILE_SLICE_MIN_ELEMENTS, type Payload, type PayloadMode } from './payload.js';
 import { blobScalarView, lowerBlob, lowerBlobFused, packLists, packTiles, type BlobCtx } from './lower_blob.js';
 import { densify, encodeTile, decodeTile } from './blob.js';
-import { castTile } from '../../tile.js';
 
 /**
  * An existing table bound to a plan input: in scalar rows (one row per element, with the key columns, the
@@ -112,7 +115,9 @@ export interface SqlExecutorOptions {
   fuse?: boolean;
   /**
    * Physical payload of plan relations (payload.ts): 'scalar' rows everywhere, 'tile' (a list per tile)
-   * for every relation with complete tiles, or 'auto' (default: the measured rule in payload.ts).
+   * for every relation with complete tiles, 'blob' (DuckDB: one BLOB per tile, every kernel a registered
+   * function; lower_blob.ts), or 'auto' (default: blobs for plans of few large tiles on DuckDB, otherwise
+   * the measured per-node rule between rows and lists; payload.ts).
    * Bound tables keep the payload they are stored in.
    */
   payload?: PayloadMode;
@@ -451,6 +456,8 @@ export class SqlSession {
     const uses = new Map<Node, number>();
     for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
     for (const o of plan.outputs) uses.set(o, Infinity);
+    // A retile (scalar fallback) reads its input twice: an inlined input would be computed twice.
+    for (const n of nodes) if (n.op === 'retile') for (const x of n.inputs) uses.set(x, Infinity);
     const maxDepth = this.options.inlineDepth ?? DEFAULT_INLINE_DEPTH.duckdb;
     const inlined = new Map<Node, number>();
     const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);

@@ -1,5 +1,7 @@
 /**
- * The two physical payloads of a tensor relation in SQL, and the rule that picks one per plan node.
+ * The physical payloads of a tensor relation in SQL, and the rules that pick them. A third, 'blob' (one
+ * opaque tile per row, kernels as DuckDB's registered functions: lower_blob.ts), applies to a whole plan;
+ * 'auto' takes it for plans of few large tiles (prefersBlobs, below). Otherwise, per plan node:
  *
  * - scalar: one row per element of every present tile — key columns k0…, element-index columns i0…, a
  *   DOUBLE value v. Every kernel is plain SQL over it (kernels.ts), and it stores sparse tiles (an edge
