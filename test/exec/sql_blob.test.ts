@@ -199,6 +199,40 @@ describe('SQL executor on DuckDB blobs: a GCN with a sparse adjacency tile', () 
   });
 });
 
+describe('SQL executor on DuckDB blobs: einsums over a sparse (CSR) tile', () => {
+  // A 100 × 100 matrix with ~300 nonzeros bound from a (row, col, val) table: packed as one CSR tile.
+  const S = 100, K = 7;
+  const rand = rng(5);
+  const entries = new Map<number, number>();
+  for (let e = 0; e < 300; e++) entries.set(Math.floor(rand() * S * S), rand() - 0.5);
+  const rows = [...entries].map(([p, v]) => [Math.floor(p / S), p % S, v]);
+  const dense = new Float64Array(S * S);
+  for (const [i, j, v] of rows) dense[i! * S + j!] = v!;
+  const other = Float64Array.from({ length: S * K }, () => rand() - 0.5);
+  // spmm, spmmT (sparse first or second), and specs without a sparse form (densified).
+  const cases: [string, 'A first' | 'A second', number[]][] = [
+    ['ij,jk->ik', 'A first', [S, K]], ['ji,jk->ik', 'A first', [S, K]], ['kj,ji->ki', 'A second', [K, S]],
+    ['ij,ik->jk', 'A first', [S, K]], ['ij,jk->ki', 'A first', [S, K]], ['ij,ij->i', 'A first', [S, S]],
+  ];
+  for (const [spec, side, shape] of cases) {
+    test(`${spec} with A ${side === 'A first' ? 'first' : 'second'} equals the reference`, async () => {
+      const ex = await duckdbExecutor({ payload: 'blob' });
+      try {
+        await createTable(ex, 'main', 'a', [['i', 'int'], ['j', 'int'], ['v', 'double']]);
+        await insertRows(ex, 'main', 'a', rows);
+        const A = input('A', [S, S], { dtype: 'float64' }), O = input('O', shape, { dtype: 'float64' });
+        const plan = r.toPlan(side === 'A first' ? r.einsum(spec, A, O) : r.einsum(spec, O, A));
+        const data = shape[0] === S && shape[1] === S ? Float64Array.from({ length: S * S }, (_, k) => Math.sin(k)) : other;
+        const [got] = await ex.run(plan, { A: new SqlTable({ table: 'a', keys: [null, null], index: ['i', 'j'], value: 'v' }), O: { shape, data } }, { precision: 'float64' });
+        const [want] = runSync(plan, { A: { shape: [S, S], data: dense }, O: { shape, data } }, { precision: 'float64' });
+        assert.ok(ex.lastStatements.some((q) => q.includes('relml_pack(CAST([100, 100] AS INTEGER[])') && q.includes('TRUE, FALSE)')), 'A is packed as CSR');
+        const a = got!.toDense().data, b = want!.toDense().data;
+        b.forEach((v, k) => assert.ok(Math.abs(a[k]! - v) <= 1e-12 * Math.max(1, Math.abs(v)), `${spec}[${k}]: ${a[k]} vs ${v}`));
+      } finally { await ex.close(); }
+    });
+  }
+});
+
 describe('SQL executor on DuckDB blobs: bad input', () => {
   const plan = r.toPlan(r.einsum('ij,jk->ik', input('A', [4, 3], { dtype: 'float64' }), input('B', [3, 2], { dtype: 'float64' })));
   // Inputs are bound by the names given to input(): A and B.
