@@ -216,6 +216,38 @@ export class SqlExecutor implements Executor {
   }
 }
 
+/**
+ * How many consumers read each node, for inlining: a node read by exactly one consumer (and not an output)
+ * may become a subquery of its consumer's statement instead of a table of its own. A retile reads its input
+ * twice (moved elements, and the tiles they touch, for the zero fill): an inlined input would be computed
+ * twice, so retile inputs count as read many times, as outputs do.
+ */
+function inlineUses(plan: Plan, nodes: readonly Node[]): Map<Node, number> {
+  const uses = new Map<Node, number>();
+  for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
+  for (const o of plan.outputs) uses.set(o, Infinity);
+  for (const n of nodes) if (n.op === 'retile') for (const x of n.inputs) uses.set(x, Infinity);
+  return uses;
+}
+
+/**
+ * Whether a plan input's tiles are complete as bound (payload.ts completeTiles): data loaded from memory
+ * is, a table is when it stores tiles or is declared dense, or its tiles have one element.
+ */
+const boundComplete = (bindings: Readonly<Record<string, SqlBinding>>) => (n: Node): boolean => {
+  const b = n.op === 'input' ? bindings[n.attrs.name as string] : undefined;
+  return !(b instanceof SqlTable) || b.tile !== undefined || b.dense || n.schema.tile.every((t) => t.size === 1);
+};
+
+/** A failure computing `node` as a SqlError naming the node (and the inputs inlined into its statement). */
+function nodeError(e: unknown, node: Node, where: string, inlined: ReadonlyMap<Node, number>, engine: string): unknown {
+  const inl = node.inputs.filter((x) => inlined.has(x)).map((x) => `#${x.id}`);
+  const at = inl.length ? `${where}, with inlined input(s) ${inl.join(', ')}` : where;
+  if (e instanceof SqlError) return new SqlError(engine, `${at}: ${e.message}`, { ...e.details, node: node.id });
+  if (e instanceof RelmlError) return e;
+  return new SqlError(engine, `${at}: ${(e as Error).message}`, { node: node.id });
+}
+
 /** One transaction's worth of work: temporary tables for plan nodes, loads, reads. */
 export class SqlSession {
   readonly statements: string[] = [];
@@ -347,21 +379,13 @@ export class SqlSession {
     // A node read by exactly one consumer (and not an output) becomes a subquery of its consumer's statement
     // instead of a table of its own, up to `inlineDepth` nested levels: fewer statements, and the engine
     // optimises the chain as one query.
-    const uses = new Map<Node, number>();
-    for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
-    for (const o of plan.outputs) uses.set(o, Infinity);
-    // A retile reads its input twice (moved elements, and the tiles they touch, for the zero fill): an
-    // inlined input would be computed twice, so retile inputs get tables of their own.
-    for (const n of nodes) if (n.op === 'retile') for (const x of n.inputs) uses.set(x, Infinity);
+    const uses = inlineUses(plan, nodes);
     const maxDepth = this.options.inlineDepth ?? (process.env.RELML_SQL_INLINE ? Number(process.env.RELML_SQL_INLINE) : DEFAULT_INLINE_DEPTH[dialect.name]);
     const inlined = new Map<Node, number>();
     const listDotMin = this.options.listDotMin ?? (dialect.name === 'duckdb' ? DEFAULT_LIST_DOT_MIN : Infinity);
     // Payload per node (payload.ts); bound tables are what they are.
     const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);
-    const complete = completeTiles(nodes, (n) => {
-      const b = bound(n);
-      return !(b instanceof SqlTable) || b.tile !== undefined || b.dense || n.schema.tile.every((t) => t.size === 1);
-    });
+    const complete = completeTiles(nodes, boundComplete(bindings));
     // 'auto' (payload.ts) stores a node as tiles when that costs no gather (it is lowered on its inputs'
     // lists) or when it is *pulled*: a consumer reads its lists without unnesting — a list product's
     // slices of a large relation (TILE_SLICE_MIN_ELEMENTS), or a list-lowered consumer that is itself
@@ -428,11 +452,7 @@ export class SqlSession {
           tables.set(node, table);
         }
       } catch (e) {
-        const inl = node.inputs.filter((x) => inlined.has(x)).map((x) => `#${x.id}`);
-        const at = inl.length ? `${where}, with inlined input(s) ${inl.join(', ')}` : where;
-        if (e instanceof SqlError) throw new SqlError(dialect.name, `${at}: ${e.message}`, { ...e.details, node: node.id });
-        if (e instanceof RelmlError) throw e;
-        throw new SqlError(dialect.name, `${at}: ${(e as Error).message}`, { node: node.id });
+        throw nodeError(e, node, where, inlined, dialect.name);
       }
     }
     return new Map([...tables].map(([n, t]) => [n, isTile(n) ? scalarView(t, n.schema, dialect) : t]));
@@ -453,18 +473,10 @@ export class SqlSession {
     const host = this.engine.kernelFunctions, dialect = this.engine.dialect;
     if (!host) throw new PlanError(`payload 'blob' runs relml's kernels as registered functions of the engine, which ${dialect.name} does not have (DuckDB does)`);
     const nodes = plan.nodes(), tables = new Map<Node, string>();
-    const uses = new Map<Node, number>();
-    for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
-    for (const o of plan.outputs) uses.set(o, Infinity);
-    // A retile (scalar fallback) reads its input twice: an inlined input would be computed twice.
-    for (const n of nodes) if (n.op === 'retile') for (const x of n.inputs) uses.set(x, Infinity);
+    const uses = inlineUses(plan, nodes);
     const maxDepth = this.options.inlineDepth ?? DEFAULT_INLINE_DEPTH.duckdb;
     const inlined = new Map<Node, number>();
-    const bound = (n: Node) => (n.op === 'input' ? bindings[n.attrs.name as string] : undefined);
-    const complete = completeTiles(nodes, (n) => {
-      const b = bound(n);
-      return !(b instanceof SqlTable) || b.tile !== undefined || b.dense || n.schema.tile.every((t) => t.size === 1);
-    });
+    const complete = completeTiles(nodes, boundComplete(bindings));
     // A sum over a join that nothing else reads is one statement (lowerBlobFused).
     const fused = new Set<Node>();
     for (const n of nodes) {
@@ -515,9 +527,7 @@ export class SqlSession {
           tables.set(node, await store(node, select, params.values));
         }
       } catch (e) {
-        if (e instanceof SqlError) throw new SqlError(dialect.name, `${where}: ${e.message}`, { ...e.details, node: node.id });
-        if (e instanceof RelmlError) throw e;
-        throw new SqlError(dialect.name, `${where}: ${(e as Error).message}`, { node: node.id });
+        throw nodeError(e, node, where, inlined, dialect.name);
       }
     }
     this.blobs.clear();

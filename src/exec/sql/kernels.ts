@@ -76,7 +76,7 @@ export function selectList(keys: readonly string[], idx: readonly string[], v: s
   return [...keys.map((e, j) => `${e} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`), `${v} AS v`].join(', ');
 }
 
-function groupClause(exprs: readonly string[]): string {
+export function groupClause(exprs: readonly string[]): string {
   // With no grouping columns an aggregate over no rows still yields one row: drop it (no tuples in, none out).
   return exprs.length ? ` GROUP BY ${exprs.join(', ')}` : ' HAVING COUNT(*) > 0';
 }

@@ -14,31 +14,20 @@
 import type { KernelCall } from '../../kernels/registry.js';
 import type { Node } from '../../tra/node.js';
 import type { AggFn } from '../../tra/ops/aggregate.js';
-import type { JoinOn } from '../../tra/ops/join.js';
 import type { Schema } from '../../tra/schema.js';
 import type { DType } from '../../tile.js';
 import type { Dialect } from './engine.js';
 import { sqlInt } from './ident.js';
 import { AGG_CODE } from './duckdb_kernels.js';
-import { kcols, type Ctx } from './kernels.js';
-import { lowerTile } from './lower_tile.js';
-import { dimSize, tileElems, unflattenAt } from './payload.js';
+import { groupClause, kcols, type Ctx } from './kernels.js';
+import { joinParts, joinSelect, lowerTile, sel } from './lower_tile.js';
+import { dimSize, scalarView, tileElems } from './payload.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const sel = (keys: readonly string[], t: string): string => [...keys.map((e, j) => `${e} AS k${j}`), `${t} AS t`].join(', ');
-const group = (keys: readonly string[]): string => (keys.length ? ` GROUP BY ${keys.join(', ')}` : ' HAVING COUNT(*) > 0');
 
 /** What the blob lowering needs besides the usual context: the connection's kernel-call ids. */
 export interface BlobCtx extends Ctx {
   readonly callId: (call: KernelCall) => number;
-}
-
-/** Output keys and key conditions of join(L, R) (L's keys, then R's unjoined keys), as lower_tile.ts. */
-function joinParts(node: Node): { keys: string[]; conds: string[] } {
-  const [Ln, Rn] = node.inputs as [Node, Node];
-  const on = node.attrs.on as JoinOn, joined = new Set(on.map(([, r]) => r));
-  const keys = [...kcols('l', Ln.schema.keys.length), ...Rn.schema.keys.map((_, r) => r).filter((r) => !joined.has(r)).map((r) => `r.k${r}`)];
-  return { keys, conds: on.map(([l, r]) => `l.k${sqlInt(l)} = r.k${sqlInt(r)}`) };
 }
 
 function joinTile(join: Node, ctx: BlobCtx): string {
@@ -46,7 +35,6 @@ function joinTile(join: Node, ctx: BlobCtx): string {
   return call.name === 'second' ? 'r.t' : `relml_join(${sqlInt(ctx.callId(call))}, l.t, r.t)`;
 }
 
-const fromJoin = (inputs: readonly string[], conds: readonly string[]): string => `${inputs[0]} AS l JOIN ${inputs[1]} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
 
 /** The blob SELECT computing `node` from blob inputs, or null when it needs the scalar fallback. */
 export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): string | null {
@@ -56,10 +44,7 @@ export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): 
       const call = a.kernel as KernelCall;
       return `SELECT ${sel(kcols('x', node.schema.keys.length), `relml_map(${sqlInt(ctx.callId(call))}, x.t)`)} FROM ${inputs[0]} AS x`;
     }
-    case 'join': {
-      const { keys, conds } = joinParts(node);
-      return `SELECT ${sel(keys, joinTile(node, ctx))} FROM ${fromJoin(inputs, conds)}`;
-    }
+    case 'join': return joinSelect(node, inputs, joinTile(node, ctx));
     case 'aggregate': {
       const groupBy = a.groupBy as number[], fn = a.fn as AggFn;
       const code = AGG_CODE[fn as keyof typeof AGG_CODE];
@@ -68,7 +53,7 @@ export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): 
       const nk = node.inputs[0]!.schema.keys.length;
       const union = inputs.map((f, j) => `SELECT ${[...range(nk).map((k) => `s${j}.k${k}`), `s${j}.t`].join(', ')} FROM ${f} AS s${j}`).join(' UNION ALL ');
       const kept = groupBy.map((p) => `u.k${sqlInt(p)}`);
-      return `SELECT ${sel(kept, `relml_agg(${code}, list(u.t))`)} FROM (${union}) AS u${group(kept)}`;
+      return `SELECT ${sel(kept, `relml_agg(${code}, list(u.t))`)} FROM (${union}) AS u${groupClause(kept)}`;
     }
     case 'rekey': case 'filter': case 'concat':
       return lowerTile(node, inputs, { ...ctx, isTile: () => true });
@@ -86,16 +71,14 @@ const oneTuplePerGroup = (bounds: readonly number[], groupBy: readonly number[])
 export function lowerBlobFused(node: Node, join: Node, joinInputs: readonly string[], ctx: BlobCtx): string {
   const { keys, conds } = joinParts(join);
   const groupBy = node.attrs.groupBy as number[], kept = groupBy.map((p) => keys[p]!);
-  if (oneTuplePerGroup(join.schema.keys, groupBy)) return `SELECT ${sel(kept, joinTile(join, ctx))} FROM ${fromJoin(joinInputs, conds)}`;
-  return `SELECT ${sel(kept, `relml_agg(${AGG_CODE.sum}, list(${joinTile(join, ctx)}))`)} FROM ${fromJoin(joinInputs, conds)}${group(kept)}`;
+  const from = `${joinInputs[0]} AS l JOIN ${joinInputs[1]} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
+  if (oneTuplePerGroup(join.schema.keys, groupBy)) return `SELECT ${sel(kept, joinTile(join, ctx))} FROM ${from}`;
+  return `SELECT ${sel(kept, `relml_agg(${AGG_CODE.sum}, list(${joinTile(join, ctx)}))`)} FROM ${from}${groupClause(kept)}`;
 }
 
 /** A blob source read as scalar rows (k…, i…, v): the tiles' stored elements. */
 export function blobScalarView(from: string, s: Schema, d: Dialect): string {
-  const k = range(s.keys.length).map((j) => `x.k${j}`);
-  const inner = `SELECT ${[...k.map((c, j) => `${c} AS k${j}`), 'unnest(relml_values(x.t)) AS v', 'unnest(relml_positions(x.t)) AS p'].join(', ')} FROM ${from} AS x`;
-  const idx = unflattenAt(s, 'u.p', 'u', d);
-  return `(SELECT ${[...range(s.keys.length).map((j) => `u.k${j} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`), 'u.v AS v'].join(', ')} FROM (${inner}) AS u)`;
+  return scalarView(from, s, d, { values: 'unnest(relml_values(x.t))', positions: 'unnest(relml_positions(x.t))' });
 }
 
 /**
@@ -115,7 +98,7 @@ export function packTiles(select: string, s: Schema, complete: boolean, dtype: D
   let pos = '0';
   dims.forEach((n, j) => { pos = j === 0 ? `CAST(g.i0 AS BIGINT)` : `(${pos}) * (${n}) + g.i${j}`; });
   const sparse = !complete && s.tile.length === 2 && tileElems(s) >= SPARSE_PACK_MIN;
-  return `SELECT ${sel(keys, `relml_pack(${shape}, list(CAST(${pos} AS BIGINT)), list(CAST(g.v AS DOUBLE)), ${sparse ? 'TRUE' : 'FALSE'}, ${dtype === 'float32' ? 'TRUE' : 'FALSE'})`)} FROM (${select}) AS g${group(keys)}`;
+  return `SELECT ${sel(keys, `relml_pack(${shape}, list(CAST(${pos} AS BIGINT)), list(CAST(g.v AS DOUBLE)), ${sparse ? 'TRUE' : 'FALSE'}, ${dtype === 'float32' ? 'TRUE' : 'FALSE'})`)} FROM (${select}) AS g${groupClause(keys)}`;
 }
 
 /** A tile-payload (list) source packed into blobs, one per row. */

@@ -22,7 +22,8 @@ import { isRagged } from './payload.js';
 
 const CMP: Record<string, string> = { '==': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
 
-const sel = (keys: readonly string[], t: string): string => [...keys.map((e, j) => `${e} AS k${j}`), `${t} AS t`].join(', ');
+/** `e AS k0, …, t AS t`: the select list of a relation stored one row per tile. */
+export const sel = (keys: readonly string[], t: string): string => [...keys.map((e, j) => `${e} AS k${j}`), `${t} AS t`].join(', ');
 
 /** The tile-payload SELECT computing `node`, or null when it needs the scalar lowering. */
 export function lowerTile(node: Node, inputs: readonly string[], ctx: Ctx): string | null {
@@ -94,11 +95,16 @@ export function lowerTile(node: Node, inputs: readonly string[], ctx: Ctx): stri
   }
 }
 
-/** SELECT over join(L, R) keyed like the scalar join (L's key, then R's unjoined keys) with list `t`. */
-function joinSelect(node: Node, inputs: readonly string[], t: string): string {
+/** Output keys of join(L, R) (L's keys, then R's unjoined keys, over aliases l and r) and its key conditions. */
+export function joinParts(node: Node): { keys: string[]; conds: string[] } {
   const [Ln, Rn] = node.inputs as [Node, Node];
   const on = node.attrs.on as JoinOn, joined = new Set(on.map(([, r]) => r));
   const keys = [...kcols('l', Ln.schema.keys.length), ...Rn.schema.keys.map((_, r) => r).filter((r) => !joined.has(r)).map((r) => `r.k${r}`)];
-  const conds = on.map(([l, r]) => `l.k${sqlInt(l)} = r.k${sqlInt(r)}`);
+  return { keys, conds: on.map(([l, r]) => `l.k${sqlInt(l)} = r.k${sqlInt(r)}`) };
+}
+
+/** SELECT over join(L, R) keyed like the scalar join (L's key, then R's unjoined keys) with tile `t`. */
+export function joinSelect(node: Node, inputs: readonly string[], t: string): string {
+  const { keys, conds } = joinParts(node);
   return `SELECT ${sel(keys, t)} FROM ${inputs[0]} AS l JOIN ${inputs[1]} AS r ON ${conds.length ? conds.join(' AND ') : 'TRUE'}`;
 }

@@ -111,10 +111,13 @@ export function tileLength(s: Schema, alias: string): string {
   return s.tile.length ? s.tile.map((_, j) => dimSize(s, j, alias)).join(' * ') : '1';
 }
 
-/** A tile-payload source read as scalar rows (k…, i…, v): one row per list element. */
-export function scalarView(from: string, s: Schema, d: Dialect): string {
+/**
+ * A tile-payload source read as scalar rows (k…, i…, v): one row per list element (`elements`: how to
+ * unnest a row's values and their flat positions; the blob payload passes its functions').
+ */
+export function scalarView(from: string, s: Schema, d: Dialect, elements = { values: 'unnest(x.t)', positions: d.positions('x.t') }): string {
   const k = range(s.keys.length).map((j) => `x.k${j}`);
-  const inner = `SELECT ${[...k.map((c, j) => `${c} AS k${j}`), `unnest(x.t) AS v`, `${d.positions('x.t')} AS p`].join(', ')} FROM ${from} AS x`;
+  const inner = `SELECT ${[...k.map((c, j) => `${c} AS k${j}`), `${elements.values} AS v`, `${elements.positions} AS p`].join(', ')} FROM ${from} AS x`;
   const idx = unflattenAt(s, 'u.p', 'u', d);
   return `(SELECT ${[...range(s.keys.length).map((j) => `u.k${j} AS k${j}`), ...idx.map((e, j) => `${e} AS i${j}`), 'u.v AS v'].join(', ')} FROM (${inner}) AS u)`;
 }
