@@ -122,7 +122,9 @@ export class DuckDBEngine implements SqlEngine {
       const keys: number[][] = [], tiles: Uint8Array[] = [];
       for (let r = 0; r < n; r++) {
         keys.push(cols.slice(0, last).map((c) => toNumber(c[r]!)));
-        tiles.push((cols[last]![r] as { bytes: Uint8Array }).bytes);
+        const t = cols[last]![r] as { bytes: Uint8Array } | null;
+        if (t === null) throw new Error(`row ${r} has a NULL tile`);
+        tiles.push(t.bytes);
       }
       return { keys, tiles };
     } catch (e) {

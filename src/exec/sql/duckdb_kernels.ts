@@ -2,9 +2,9 @@
  * relml's tile kernels as DuckDB scalar functions, for the blob payload (blob.ts, lower_blob.ts): inside a
  * query DuckDB joins, groups and stores tiles; the functions run the same kernels as the in-process
  * executor (the 'ort' backend: onnxruntime's MLAS products, the WebAssembly sparse products) on them, in
- * the tiles' dtype (float64 when operands differ). This is the hybrid the plan chooses with payload 'blob': dense tile math in BLAS-class kernels,
- * sparse products in spmm, relational work in the engine. PostgreSQL has no counterpart (a server cannot
- * call back into Node), so the payload is DuckDB's alone.
+ * the tiles' dtype (float64 when operands differ). This is the hybrid the plan chooses with payload
+ * 'blob': dense tile math in BLAS-class kernels, sparse products in spmm, relational work in the engine.
+ * PostgreSQL has no counterpart (a server cannot call back into Node), so the payload is DuckDB's alone.
  *
  *   relml_pack(shape INTEGER[], pos BIGINT[], vals DOUBLE[], sparse BOOLEAN, single BOOLEAN) -> BLOB
  *       a tile from scattered elements (flat row-major positions; CSR when sparse and rank 2; float32

@@ -35,7 +35,6 @@ function joinTile(join: Node, ctx: BlobCtx): string {
   return call.name === 'second' ? 'r.t' : `relml_join(${sqlInt(ctx.callId(call))}, l.t, r.t)`;
 }
 
-
 /** The blob SELECT computing `node` from blob inputs, or null when it needs the scalar fallback. */
 export function lowerBlob(node: Node, inputs: readonly string[], ctx: BlobCtx): string | null {
   const a = node.attrs;
