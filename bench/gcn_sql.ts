@@ -40,3 +40,23 @@ export async function createEdgeTables(e: SqlEngine, schema: string, N: number, 
   await e.exec(`CREATE TABLE ${q('edges')} AS SELECT g.src, g.dst, CAST(1 AS ${d.double}) / c.deg AS w FROM ${q('edges0')} AS g JOIN (SELECT src, COUNT(*) AS deg FROM ${q('edges0')} GROUP BY src) AS c ON g.src = c.src`);
   await analyze('edges');
 }
+
+/**
+ * Drops the schemas `prefix`<pid> that benchmark processes no longer running left behind (a run stopped
+ * with a signal does not reach its `finally`; a full-size PostgreSQL schema holds over 2 GB). Schemas of
+ * live processes, such as a run in progress beside this one, stay.
+ */
+export async function dropStaleSchemas(e: SqlEngine, prefix: string): Promise<void> {
+  if (!/^[a-z_]+$/.test(prefix)) throw new Error(`dropStaleSchemas: bad prefix ${prefix}`);
+  const match = e.dialect.name === 'duckdb' ? `regexp_full_match(schema_name, '${prefix}[0-9]+')` : `schema_name ~ '^${prefix}[0-9]+$'`;
+  const [pids = []] = await e.query(`SELECT CAST(substr(schema_name, ${prefix.length + 1}) AS BIGINT) FROM information_schema.schemata WHERE ${match}`);
+  for (const pid of pids) {
+    if (alive(pid)) continue;
+    await e.exec(`DROP SCHEMA ${quoteIdent(`${prefix}${pid}`)} CASCADE`);
+    console.log(`dropped schema ${prefix}${pid}, left by a stopped run`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}

@@ -28,7 +28,7 @@ import type { PayloadMode } from '../src/exec/sql/payload.js';
 import { featureOf, featureSql, reportSizes, setupTileFeatures } from './sql_gcn_ooc.js';
 import { profileEngine } from './sql_profile.js';
 import { inprocEpochs, torchConfigs } from './gcn_peers.js';
-import { analyzeTable, createEdgeTables, pgConnection, seriesSql } from './gcn_sql.js';
+import { analyzeTable, createEdgeTables, dropStaleSchemas, pgConnection, seriesSql } from './gcn_sql.js';
 import { kernelFunctionProfile } from '../src/exec/sql/duckdb_kernels.js';
 
 function arg(name: string, fallback: string): string {
@@ -125,6 +125,7 @@ async function setupTables(ex: SqlExecutor, schema: string, B: number): Promise<
 async function sqlEpochs(name: string, ex: SqlExecutor, layout: Layout): Promise<void> {
   const plan = planOf(layout), { B, AT } = layout;
   const schema = `relml_bench_gcn_${process.pid}`;
+  await dropStaleSchemas(ex.engine, 'relml_bench_gcn_');
   const t0 = performance.now();
   await setupTables(ex, schema, B);
   const edges = (await ex.engine.query(`SELECT COUNT(*) FROM ${quoteIdent(schema)}.${quoteIdent('edges')}`))[0]![0]!;

@@ -12,7 +12,7 @@
  * floor for any SQL-evaluated epoch on this machine, before any dense product or softmax.
  */
 import { duckdbExecutor, postgresExecutor, quoteIdent, type SqlExecutor } from '../src/exec/sql/index.js';
-import { analyzeTable, createEdgeTables, pgConnection, seriesSql } from './gcn_sql.js';
+import { analyzeTable, createEdgeTables, dropStaleSchemas, pgConnection, seriesSql } from './gcn_sql.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +34,7 @@ async function bound(name: string, ex: SqlExecutor): Promise<void> {
   const q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
   const series = (n: number, col: string) => seriesSql(e, n, col);
   const timed = async (sql: string): Promise<number> => { const t0 = performance.now(); await e.exec(sql); return (performance.now() - t0) / 1000; };
+  await dropStaleSchemas(e, 'relml_bench_bound_');
   await e.exec(`CREATE SCHEMA ${quoteIdent(schema)}`);
   try {
     await createEdgeTables(e, schema, N, M);
