@@ -10,7 +10,7 @@ import * as r from '../../src/index.js';
 import { gradPlan, input, InprocExecutor, Relation, runSync, type Tensor } from '../../src/index.js';
 import { duckdbExecutor, quoteIdent, sqlTrainStep, SqlTable, type SqlExecutor } from '../../src/exec/sql/index.js';
 import { assembleTile, decodeTile, densify, encodeTile } from '../../src/exec/sql/blob.js';
-import { BindingError, KernelError, KeyError, PlanError, SqlError } from '../../src/errors.js';
+import { BindingError, KernelError, KeyError, NonFiniteError, PlanError, SqlError } from '../../src/errors.js';
 import { denseSchema } from '../../src/tra/schema.js';
 import { makeTile } from '../../src/tile.js';
 import { rng } from '../helpers/dense.js';
@@ -263,6 +263,15 @@ describe('SQL executor on DuckDB blobs: bad input', () => {
       await ex.engine.exec(`UPDATE ${quoteIdent('we"ird; DROP TABLE x')} SET t = relml_pack([4, 3], [0::BIGINT, 11], [2.0, 3.0], FALSE, FALSE)`);
       const [out] = await ex.run(plan, { A: bound, B: { shape: [3, 2], data: Float64Array.from([1, 2, 3, 4, 5, 6]) } });
       assert.deepEqual([...out!.toDense().data], [2, 4, 0, 0, 0, 0, 15, 18]);
+    } finally { await ex.close(); }
+  });
+
+  test('a kernel that makes NaN / Infinity (log of 0) fails the run with a NonFiniteError naming the output', async () => {
+    const ex = await duckdbExecutor({ payload: 'blob' });
+    try {
+      const x = input('x', [40, 40], { dtype: 'float64' });
+      const data = Float64Array.from({ length: 1600 }, (_, k) => (k === 77 ? 0 : 1 + k));
+      await assert.rejects(ex.run(r.toPlan({ y: r.log(x) }), { x: { shape: [40, 40], data } }), (e: unknown) => e instanceof NonFiniteError && /output 'y'/.test(e.message));
     } finally { await ex.close(); }
   });
 
