@@ -233,6 +233,24 @@ describe('SQL executor on DuckDB blobs: einsums over a sparse (CSR) tile', () =>
   }
 });
 
+describe('SQL executor on DuckDB blobs: kernels without a SQL lowering', () => {
+  test('a convolution + max pooling, value and gradients, equals the reference (float64)', async () => {
+    const ex = await duckdbExecutor({ payload: 'blob' });
+    try {
+      const rand = rng(17);
+      const shapes = [[4, 2, 9, 9], [3, 2, 3, 3]];
+      const data = shapes.map((sh) => Float64Array.from({ length: sh.reduce((p, d) => p * d, 1) }, () => rand() - 0.5));
+      const f = (x: Tensor, w: Tensor) => r.sum(r.nn.maxPool2d(r.nn.conv2d(x, w, undefined, { padding: 1 }), { kernel: 2 }));
+      const plan = gradPlan(f, shapes.map((sh) => input('t', sh, { dtype: 'float64', tile: [2, ...sh.slice(1)] })), [0, 1]);
+      const b = Object.fromEntries(data.map((d, j) => [`arg${j}`, { shape: shapes[j]!, data: d }]));
+      const got = await ex.run(plan, b, { precision: 'float64' });
+      const want = runSync(plan, b, { precision: 'float64' });
+      want.forEach((w, j) => assertSameRelation(got[j]!, w, `output ${plan.names[j]}`));
+      assert.ok(ex.lastStatements.some((q) => q.includes('relml_join(')), 'run on blobs');
+    } finally { await ex.close(); }
+  });
+});
+
 describe('SQL executor on DuckDB blobs: bad input', () => {
   const plan = r.toPlan(r.einsum('ij,jk->ik', input('A', [4, 3], { dtype: 'float64' }), input('B', [3, 2], { dtype: 'float64' })));
   // Inputs are bound by the names given to input(): A and B.
