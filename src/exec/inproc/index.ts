@@ -92,7 +92,9 @@ export class InprocExecutor implements Executor {
     const { steps, outputs } = siteSteps(ia);
     const check = opts.checkFinite ?? true;
     // checkFinite 'all' asks for every operator's output to be checked: that needs the step-by-step path.
-    const viaGraph = this.graphEnabled() && check !== 'all' ? this.runGraph(ia, steps, outputs, bindings, opts) : undefined;
+    // Inputs the graph path bound (and checked) before it declined are reused, not bound again.
+    const bound = new Map<number, Relation>();
+    const viaGraph = this.graphEnabled() && check !== 'all' ? this.runGraph(ia, steps, outputs, bindings, opts, bound) : undefined;
     if (viaGraph) return viaGraph;
     const site = new Site({ site: 0, sites: 1, backend: this.backend, precision: opts.precision, checkFinite: check, outputs });
     const byId = new Map(steps.map((s) => [s.id, s]));
@@ -101,8 +103,11 @@ export class InprocExecutor implements Executor {
       const n = step.node;
       if (step.kind === 'exchange') { site.values.set(step.id, site.values.get(step.inputs[0]!)!); continue; }
       if (n.op === 'input') {
-        const rel = bindInput(n, bindings[n.attrs.name as string], opts.precision ?? n.schema.dtype);
-        if (check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
+        let rel = bound.get(step.id);
+        if (!rel) {
+          rel = bindInput(n, bindings[n.attrs.name as string], opts.precision ?? n.schema.dtype);
+          if (check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
+        }
         site.values.set(step.id, [rel]);
       } else if (n.op === 'const') site.load(step, n.attrs.value as Relation);
       else site.runLocal(step, byId);
@@ -119,24 +124,24 @@ export class InprocExecutor implements Executor {
   private graphs = new WeakMap<IAPlan, Map<string, PlanGraph | string>>();
 
   /** The one-graph path (graph.ts), or undefined when this plan or run must go step by step. */
-  private runGraph(ia: IAPlan, steps: readonly SiteStep[], outputs: readonly number[], bindings: Bindings, opts: RunOptions): Relation[] | undefined {
+  private runGraph(ia: IAPlan, steps: readonly SiteStep[], outputs: readonly number[], bindings: Bindings, opts: RunOptions, bound: Map<number, Relation>): Relation[] | undefined {
     let byShape = this.graphs.get(ia);
     if (!byShape) this.graphs.set(ia, (byShape = new Map()));
     if (byShape.get('') !== undefined) return undefined; // statically ineligible
     const ineligible = steps.find((st) => st.node.schema.keys.some((b) => b !== 1) || !GRAPH_OPS.has(st.kind === 'exchange' ? 'rekey' : st.node.op));
     if (ineligible) { byShape.set('', `step @${ineligible.id} (${ineligible.node.op}) is not a single-tile kernel step`); return undefined; }
-    const check = opts.checkFinite ?? true, bound = new Map<number, Relation>();
+    const check = opts.checkFinite ?? true;
     let sig = opts.precision ?? '';
     for (const st of steps) {
       const n = st.node;
       if (n.op !== 'input' && n.op !== 'const') continue;
       const rel = n.op === 'const' ? n.attrs.value as Relation : bindInput(n, bindings[n.attrs.name as string], opts.precision ?? n.schema.dtype);
-      if (rel.size !== 1) return undefined;
       if (n.op === 'input' && check !== false) checkFinite(rel, `input '${String(n.attrs.name)}'`);
+      bound.set(st.id, rel);
+      if (rel.size !== 1) return undefined;
       const t = rel.tuples().next().value!.tile;
       if (t.csr) return undefined; // a sparse (CSR) tile: only the step path's kernels may read it
       sig += `|${st.id}:${t.dtype}:${t.shape.join('x')}`;
-      bound.set(st.id, rel);
     }
     let pg = byShape.get(sig);
     if (pg === undefined) {
