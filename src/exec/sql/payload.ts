@@ -64,8 +64,8 @@ export const TILE_SLICE_MIN_ELEMENTS = 2 ** 22;
  * registered functions) when its relations are few tiles of real size: no relation has more than
  * BLOB_MAX_TILES keys (key bounds multiplied) and one has tiles of at least BLOB_MIN_TILE elements.
  * Measured (bench/sql_matmul.ts, BENCHMARKS.md): a product of one 32 × 32 tile each runs 3.7–5.4× faster
- * in blobs than with list_dot_product, 512 × 512 28–31×, 512 × 512 in 64 × 64 blocks 3.3–4.6×; a GCN epoch
- * in the in-process tiling 4.4-5.7 s, where rows and lists on the fine tiling took 233-280 s. Plans with
+ * in blobs than with list_dot_product, 512 × 512 28–31×, 512 × 512 in 64 × 64 blocks 3.3–4.6×; a full-size
+ * GCN epoch in the in-process tiling 4.4-5.7 s, where rows and lists on the fine tiling took 233-280 s. Plans with
  * a relation of very many small tiles (an edge list in one-element tiles: a function call and a blob per
  * element) stay in rows and lists, where SQL joins them faster than per-tile calls would.
  */
