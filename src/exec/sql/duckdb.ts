@@ -2,7 +2,7 @@
  * DuckDB adapter: an embedded database through @duckdb/node-api (in memory by default, or a file).
  * Bulk loads go through DuckDB's appender; queries come back column-wise.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { SqlError } from '../../errors.js';
 import type { ColumnData, Dialect, KernelFunctionHost, SqlEngine } from './engine.js';
 import { registerKernelFunctions, type KernelCalls } from './duckdb_kernels.js';
@@ -77,12 +77,8 @@ export class DuckDBEngine implements SqlEngine {
   }
 
   async append(table: string, columns: readonly ColumnData[]): Promise<void> {
-    // The appender takes a bare table name; internal temp tables are "name" in catalog temp.
-    const bare = /^"([a-z][a-z0-9_]*)"$/.exec(table)?.[1];
-    if (!bare) throw new SqlError('duckdb', `append: ${table} is not an internal table name`);
     const n = columns[0]?.values.length ?? 0;
-    try {
-      const ap = await this.conn.createAppender(bare, 'main', 'temp');
+    await this.appendRows(table, (ap) => {
       for (let r = 0; r < n; r++) {
         for (const c of columns) {
           if (c.type === 'int') ap.appendInteger(c.values[r]!);
@@ -90,23 +86,25 @@ export class DuckDBEngine implements SqlEngine {
         }
         ap.endRow();
       }
-      ap.flushSync();
-      ap.closeSync();
-    } catch (e) {
-      throw new SqlError('duckdb', `append to ${table}: ${(e as Error).message}`);
-    }
+    });
   }
 
-  private async appendTiles(table: string, keys: readonly (readonly number[])[], tiles: readonly Uint8Array[]): Promise<void> {
+  private appendTiles(table: string, keys: readonly (readonly number[])[], tiles: readonly Uint8Array[]): Promise<void> {
+    return this.appendRows(table, (ap) => tiles.forEach((t, r) => {
+      for (const k of keys[r]!) ap.appendInteger(k);
+      ap.appendBlob(t);
+      ap.endRow();
+    }));
+  }
+
+  /** Rows through DuckDB's appender into a session table (internal names only: the appender takes a bare name). */
+  private async appendRows(table: string, fill: (ap: DuckDBAppender) => void): Promise<void> {
+    // Internal temp tables are "name" in catalog temp.
     const bare = /^"([a-z][a-z0-9_]*)"$/.exec(table)?.[1];
     if (!bare) throw new SqlError('duckdb', `append: ${table} is not an internal table name`);
     try {
       const ap = await this.conn.createAppender(bare, 'main', 'temp');
-      tiles.forEach((t, r) => {
-        for (const k of keys[r]!) ap.appendInteger(k);
-        ap.appendBlob(t);
-        ap.endRow();
-      });
+      fill(ap);
       ap.flushSync();
       ap.closeSync();
     } catch (e) {
