@@ -394,11 +394,14 @@ export class SqlSession {
     const consumers = new Map<Node, Node[]>();
     for (const n of nodes) for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
     const pulled = new Set<Node>();
+    // Operands a list product may not gather (over gatherMax: list() states do not spill) are stored as
+    // tiles it can slice instead, whatever their size.
+    const sliceMin = Math.min(TILE_SLICE_MIN_ELEMENTS, this.options.gatherMax ?? Infinity);
     for (const n of [...nodes].reverse()) {
       for (const c of complete.get(n) ? consumers.get(n) ?? [] : []) {
         const call = c.attrs.kernel as KernelCall | undefined;
         const side = c.inputs.indexOf(n) as 0 | 1;
-        const slices = c.op === 'join' && denseElems(n.schema) >= TILE_SLICE_MIN_ELEMENTS && readsTileSlices(call!, srcOf('', c.inputs[0]!.schema, true), srcOf('', c.inputs[1]!.schema, true), side, probe);
+        const slices = c.op === 'join' && denseElems(n.schema) >= sliceMin && readsTileSlices(call!, srcOf('', c.inputs[0]!.schema, true), srcOf('', c.inputs[1]!.schema, true), side, probe);
         const listed = pulled.has(c) && !(call?.name === 'second' && side === 0) && lowerTile(c, c.inputs.map(() => 'p'), { ...probe, isTile: () => true }) !== null;
         if (slices || listed) pulled.add(n);
       }
