@@ -27,7 +27,8 @@
  * - that costs no gather: it is lowered on its inputs' lists (an elementwise chain over relations already
  *   stored as tiles, e.g. bound tables with a tile column), or
  * - it is pulled: a list product reads it as slices of stored tiles and it has at least
- *   TILE_SLICE_MIN_ELEMENTS elements (gathering its vectors with list() would hold the whole operand in
+ *   TILE_SLICE_MIN_ELEMENTS elements, or more than the executor's gatherMax (gathering its vectors with
+ *   list() would hold the whole operand in
  *   aggregate states that cannot spill), or a pulled list-lowered consumer needs it as tiles.
  * Everything else stays in scalar rows: measured on in-memory plans whose inputs arrive as rows, gathering
  * into tiles and unnesting for the row-based kernels cost more than the lists save (dense products from
