@@ -77,10 +77,12 @@ const PROGRESS = process.argv.includes('--progress');
 const XTILES = process.argv.includes('--xtiles'), XHASH = process.argv.includes('--xhash');
 const FT = Math.min(F, Number(arg('ftile', String(F))));
 /**
- * Under --memory-limit: the largest operand list products may gather with list() (states do not spill),
- * and every node in a table of its own (inlined chains keep several operators' state alive at once).
+ * Under --memory-limit: the largest operand list products may gather with list() (states do not spill;
+ * larger operands are stored as tiles and sliced), and every node in a table of its own (inlined chains
+ * keep several operators' state alive at once). 2^20: the 1 GB out-of-core epoch ran out of memory
+ * gathering a 2 M-element operand under 2^22 (BENCHMARKS.md).
  */
-const GATHER_MAX = Number(arg('gather-max', String(2 ** 22)));
+const GATHER_MAX = Number(arg('gather-max', String(2 ** 20)));
 /** DuckDB worker threads (default: DuckDB's, one per core); fewer threads hold fewer buffers at once. */
 const THREADS = Number(arg('threads', '0'));
 
