@@ -67,6 +67,13 @@ const PG_CONFIG = pgConnection(PG_URL, arg('pg-work-mem', '1GB'));
 const LR = 0.5;
 /** DuckDB: a memory_limit (e.g. 200MB) and a database file, to see it spill (out of core). */
 const MEMORY_LIMIT = arg('memory-limit', ''), DB_PATH = arg('db', ':memory:');
+/** Bytes of a memory_limit such as '1GB' or '300MB' (binary units); Infinity when none is set. */
+function limitBytes(limit: string): number {
+  if (!limit) return Infinity;
+  const m = /^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.exec(limit.trim());
+  if (!m) throw new Error(`--memory-limit: cannot read ${limit} (e.g. 1GB, 300MB)`);
+  return Number(m[1]) * 1024 ** (['k', 'm', 'g', 't'].indexOf(m[2]![0]!.toLowerCase()) + 1);
+}
 /** --lists off: tile products as join + GROUP BY only (list() aggregates cannot spill). */
 const LISTS = arg('lists', 'on') !== 'off';
 /** --profile: print the slowest statements of each SQL epoch. */
@@ -79,10 +86,11 @@ const FT = Math.min(F, Number(arg('ftile', String(F))));
 /**
  * Under --memory-limit: the largest operand list products may gather with list() (states do not spill;
  * larger operands are stored as tiles and sliced), and every node in a table of its own (inlined chains
- * keep several operators' state alive at once). 2^20: the 1 GB out-of-core epoch ran out of memory
- * gathering a 2 M-element operand under 2^22 (BENCHMARKS.md).
+ * keep several operators' state alive at once). Default: one element per KiB of the limit (2^20 for 1 GB:
+ * the 1 GB out-of-core epoch ran out of memory gathering a 2 M-element operand under 2^22; 300 MB needs
+ * about 300,000; BENCHMARKS.md).
  */
-const GATHER_MAX = Number(arg('gather-max', String(2 ** 20)));
+const GATHER_MAX = Number(arg('gather-max', String(Math.floor(limitBytes(MEMORY_LIMIT) / 1024))));
 /** DuckDB worker threads (default: DuckDB's, one per core); fewer threads hold fewer buffers at once. */
 const THREADS = Number(arg('threads', '0'));
 
