@@ -122,13 +122,18 @@ function sparseEinsum(call: KernelCall, a: Tile, b: Tile): Tile | null {
 /** The dtype a kernel computes in: its operands', float64 when they differ. */
 const dtypeOf = (ts: readonly Tile[]): DType => (ts.every((t) => t.dtype === 'float32') ? 'float32' : 'float64');
 
+/** Operand `j` of `call` in the form the kernel reads: CSR where it declares a sparse input (spmm), dense elsewhere. */
+function operand(call: KernelCall, t: Tile, j: number): Tile {
+  const what = `${call.name} input ${j}`;
+  return kernelDef(call.name).sparseInputs?.includes(j) ? sparsify(t, what) : densify(t, what);
+}
+
+/** A two-tile kernel ('second' never gets here: the lowering reads the right tile directly). */
 function runJoin(call: KernelCall, a: Tile, b: Tile): Tile {
-  if (call.name === 'second') return b;
   const s = timed(() => sparseEinsum(call, a, b));
   if (s) return s;
-  const dt = dtypeOf([a, b]), sparseIn = kernelDef(call.name).sparseInputs ?? [];
-  // Each operand in the form the kernel reads: CSR where it declares a sparse input (spmm), dense elsewhere.
-  const ins = [a, b].map((t, j) => castTile(sparseIn.includes(j) ? sparsify(t, `${call.name} input ${j}`) : densify(t, `${call.name} input ${j}`), dt));
+  const dt = dtypeOf([a, b]);
+  const ins = [a, b].map((t, j) => castTile(operand(call, t, j), dt));
   return timed(() => applyKernel(backend(), call, ins, dt));
 }
 
@@ -146,14 +151,13 @@ function runAgg(fn: number, tiles: readonly Tile[]): Tile {
   return { shape: [...first.shape], dtype: first.dtype, data: out };
 }
 
-/** A tile's stored elements and their flat row-major positions. */
-function elementsOf(t: Tile): { pos: BigInt64Array; vals: Float64Array } {
-  const vals = Float64Array.from(t.data);
-  const pos = new BigInt64Array(vals.length);
-  if (!t.csr) { for (let e = 0; e < vals.length; e++) pos[e] = BigInt(e); return { pos, vals }; }
+/** The flat row-major positions of a tile's stored elements (relml_values gives them in this order). */
+function positionsOf(t: Tile): BigInt64Array {
+  const pos = new BigInt64Array(t.data.length);
+  if (!t.csr) { for (let e = 0; e < pos.length; e++) pos[e] = BigInt(e); return pos; }
   const cols = t.shape[1]!, { indptr, indices } = t.csr;
   for (let i = 0; i + 1 < indptr.length; i++) for (let p = indptr[i]!; p < indptr[i + 1]!; p++) pos[p] = BigInt(i * cols + indices[p]!);
-  return { pos, vals };
+  return pos;
 }
 
 /**
@@ -192,8 +196,7 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
     const ids = input.getColumnVector(0), ts = input.getColumnVector(1), out: Tile[] = [];
     for (let r = 0; r < input.rowCount; r++) {
       const call = calls.get(ids.getItem(r) as number);
-      const x0 = blobAt(ts, r, `${call.name} input`);
-      const x = kernelDef(call.name).sparseInputs?.includes(0) ? sparsify(x0, `${call.name} input`) : densify(x0, `${call.name} input`);
+      const x = operand(call, blobAt(ts, r, `${call.name} input`), 0);
       out.push(timed(() => applyKernel(backend(), call, [x], x.dtype)));
     }
     writeBlobs(output, out);
@@ -223,11 +226,11 @@ export function registerKernelFunctions(conn: DuckDBConnection): KernelCalls {
   });
   reg('relml_values', [BLOB], LIST(DOUBLE), (input, output) => {
     const ts = input.getColumnVector(0);
-    writeLists(output, Array.from({ length: input.rowCount }, (_, r) => elementsOf(blobAt(ts, r, 'relml_values input')).vals));
+    writeLists(output, Array.from({ length: input.rowCount }, (_, r) => Float64Array.from(blobAt(ts, r, 'relml_values input').data)));
   });
   reg('relml_positions', [BLOB], LIST(BIGINT), (input, output) => {
     const ts = input.getColumnVector(0);
-    writeLists(output, Array.from({ length: input.rowCount }, (_, r) => elementsOf(blobAt(ts, r, 'relml_positions input')).pos));
+    writeLists(output, Array.from({ length: input.rowCount }, (_, r) => positionsOf(blobAt(ts, r, 'relml_positions input'))));
   });
   return calls;
 }
