@@ -347,22 +347,26 @@ export class SqlSession {
     return from;
   }
 
-  /** A bound table with a tile column, as keys + list `t`, after checking keys and list lengths. */
+  /** A bound table with a tile (list) or blob column, as keys + `t`, after checking keys and each tile's length or shape. */
   private async bindTileTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
     const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
     if (t.keys.length !== s.keys.length) throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key column(s), the plan expects ${s.keys.length} (${schemaString(s)})`);
+    // A list column holds a tile's elements (checked by length); a blob column a tile's bytes (checked by shape).
+    const blob = t.blob !== undefined;
     const sel = [
       ...t.keys.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS k${j}`),
-      `CAST(${quoteIdent(t.tile)} AS ${d.doubleList}) AS t`,
+      `CAST(${quoteIdent(blob ? t.blob : t.tile)} AS ${blob ? 'BLOB' : d.doubleList}) AS t`,
     ].join(', ');
     const from = `(SELECT ${sel} FROM ${t.from})`;
     if (check) {
-      const bad = [...s.keys.map((b, j) => `b.k${j} IS NULL OR b.k${j} < 0 OR b.k${j} >= ${sqlInt(b)}`), 'b.t IS NULL', `${d.listLen('b.t')} <> ${tileLength(s, 'b')}`];
+      const fits = blob ? `relml_shape(b.t) <> CAST([${s.tile.map((_, k) => dimSize(s, k, 'b')).join(', ')}] AS INTEGER[])` : `${d.listLen('b.t')} <> ${tileLength(s, 'b')}`;
+      const bad = [...s.keys.map((b, j) => `b.k${j} IS NULL OR b.k${j} < 0 OR b.k${j} >= ${sqlInt(b)}`), 'b.t IS NULL', fits];
       const n = (await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`))[0]?.[0] ?? 0;
-      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL, keys outside the schema ${schemaString(s)} or a tile list of the wrong length`, s.keys);
+      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL, keys outside the schema ${schemaString(s)} or ${blob ? 'a tile of the wrong shape' : 'a tile list of the wrong length'}`, s.keys);
     }
     return from;
   }
+
 
   /**
    * Computes every node of the plan into a table; returns node -> FROM-able source of its scalar rows
@@ -509,7 +513,7 @@ export class SqlSession {
       try {
         if (node.op === 'input') {
           const b = bindings[node.attrs.name as string];
-          if (b instanceof SqlTable && b.blob !== undefined) tables.set(node, await this.bindBlobTable(node, b, opts.checkBounds ?? true));
+          if (b instanceof SqlTable && b.blob !== undefined) tables.set(node, await this.bindTileTable(node, b, opts.checkBounds ?? true));
           else if (b instanceof SqlTable) {
             const from = await this.bindTable(node, b, opts.checkBounds ?? true);
             tables.set(node, await store(node, b.tile !== undefined ? packLists(from, node.schema, dtypeOf(node)) : packTiles(`SELECT * FROM ${from}`, node.schema, complete.get(node) === true, dtypeOf(node))));
@@ -536,20 +540,6 @@ export class SqlSession {
     this.blobs.clear();
     for (const [n, t] of tables) this.blobs.set(n, t);
     return new Map([...tables].map(([n, t]) => [n, blobScalarView(t, n.schema, dialect)]));
-  }
-
-  /** A bound blob table as keys + `t`, after checking its keys and every tile's shape. */
-  private async bindBlobTable(node: Node, t: SqlTable, check: boolean): Promise<string> {
-    const s = node.schema, name = node.attrs.name as string, d = this.engine.dialect;
-    if (t.keys.length !== s.keys.length) throw new BindingError(name, `table ${t.from} binds ${t.keys.length} key column(s), the plan expects ${s.keys.length} (${schemaString(s)})`);
-    const from = `(SELECT ${[...t.keys.map((c, j) => `${c === null ? '0' : `CAST(${quoteIdent(c)} AS ${d.int})`} AS k${j}`), `CAST(${quoteIdent(t.blob!)} AS BLOB) AS t`].join(', ')} FROM ${t.from})`;
-    if (check) {
-      const shape = `CAST([${s.tile.map((_, j) => dimSize(s, j, 'b')).join(', ')}] AS INTEGER[])`;
-      const bad = [...s.keys.map((b, j) => `b.k${j} IS NULL OR b.k${j} < 0 OR b.k${j} >= ${sqlInt(b)}`), 'b.t IS NULL', `relml_shape(b.t) <> ${shape}`];
-      const n = (await this.query(`SELECT COUNT(*) FROM ${from} AS b WHERE ${bad.join(' OR ')}`))[0]?.[0] ?? 0;
-      if (n > 0) throw new KeyError(name, [], `table ${t.from} has ${n} row(s) with a NULL, keys outside the schema ${schemaString(s)} or a tile of the wrong shape`, s.keys);
-    }
-    return from;
   }
 
   /** Loads a relation's tiles as blobs of `dtype` (sparse tiles stay CSR). */
